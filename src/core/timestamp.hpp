@@ -1,0 +1,24 @@
+#pragma once
+// ISO-8601 timestamps (PROTOCOL.md §1): parsed with any UTC offset, kept as milliseconds
+// since the Unix epoch, always written as UTC with milliseconds: 2026-11-25T08:00:00.000Z.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace avsync {
+
+// Milliseconds since 1970-01-01T00:00:00Z.
+using UnixMillis = std::int64_t;
+
+// Accepts YYYY-MM-DDTHH:MM[:SS[.fraction]] followed by Z or ±HH:MM / ±HHMM / ±HH.
+// The offset is required (a local time without one is ambiguous). Fractions finer than a
+// millisecond are truncated. Years 0001..9999.
+Result<UnixMillis> parse_timestamp(std::string_view text);
+
+// "2026-11-25T08:00:00.000Z". Sorts lexicographically in time order.
+std::string format_timestamp(UnixMillis ms);
+
+}  // namespace avsync
