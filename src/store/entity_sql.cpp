@@ -1,0 +1,61 @@
+#include "store/entity_sql.hpp"
+
+namespace avsync::store {
+namespace {
+
+std::string param(Placeholders style, int n) {
+  return (style == Placeholders::sqlite ? "?" : "$") + std::to_string(n);
+}
+
+std::string field_list(const EntitySpec& e) {
+  std::string out;
+  for (const FieldSpec& f : e.fields) out += ", " + std::string(f.name);
+  return out;
+}
+
+}  // namespace
+
+EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
+  const std::string table(e.name);
+  const std::string fields = field_list(e);
+  auto p = [s](int n) { return param(s, n); };
+  const std::string key = " WHERE business_id = " + p(1) + " AND id = " + p(2);
+  EntitySql sql;
+  sql.select_row = "SELECT deleted, last_write_ms" + fields + " FROM " + table + key;
+  sql.select_live = "SELECT 1 FROM " + table + key + " AND deleted = 0";
+
+  std::string values;
+  std::string assignments;
+  for (std::size_t i = 0; i < e.fields.size(); ++i) {
+    values += ", " + p(static_cast<int>(i) + 6);
+    assignments += ", " + std::string(e.fields[i].name) + " = " + p(static_cast<int>(i) + 6);
+  }
+  sql.insert_row = "INSERT INTO " + table +
+                   " (business_id, id, created_at, updated_at, last_write_ms, version, deleted" +
+                   fields + ") VALUES (" + p(1) + ", " + p(2) + ", " + p(3) + ", " + p(3) + ", " +
+                   p(4) + ", " + p(5) + ", 0" + values + ")";
+  sql.update_row = "UPDATE " + table + " SET updated_at = " + p(3) + ", last_write_ms = " + p(4) +
+                   ", version = " + p(5) + assignments + key;
+  sql.delete_row = "UPDATE " + table + " SET deleted = 1, updated_at = " + p(3) +
+                   ", last_write_ms = " + p(4) + ", version = " + p(5) + key;
+
+  const std::string changes_head = "SELECT id, deleted, version, created_at, updated_at" + fields +
+                                   " FROM " + table + " WHERE business_id = " + p(1) +
+                                   " AND version > " + p(2);
+  const std::string tail = " ORDER BY version LIMIT " + p(3);
+  const std::string live = " AND deleted = 0";
+  const std::string since = " AND updated_at >= " + p(4);
+  sql.changes = changes_head + tail;
+  sql.changes_live_only = changes_head + live + tail;
+  sql.changes_since = changes_head + since + tail;
+  sql.changes_since_live_only = changes_head + live + since + tail;
+  return sql;
+}
+
+std::string count_references_sql(const Reference& ref, Placeholders s) {
+  return "SELECT count(*) FROM " + std::string(ref.from->name) + " WHERE business_id = " +
+         param(s, 1) + " AND " + std::string(ref.from->fields[ref.field].name) + " = " +
+         param(s, 2) + " AND deleted = 0";
+}
+
+}  // namespace avsync::store

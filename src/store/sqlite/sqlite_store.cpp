@@ -1,0 +1,340 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include "sqlite/database.hpp"
+#include "store/entity_sql.hpp"
+#include "store/migrations.hpp"
+
+namespace avsync::store {
+namespace {
+
+using sqlite::Database;
+using sqlite::Query;
+
+std::size_t index_of(const EntitySpec& entity) {
+  return static_cast<std::size_t>(&entity - all_entities().data());
+}
+
+// SQL generated once per store from the registry.
+struct Statements {
+  std::vector<EntitySql> entity;
+  std::vector<std::vector<std::string>> references;  // per target entity, per Reference
+
+  Statements() {
+    for (const EntitySpec& e : all_entities()) {
+      entity.push_back(make_entity_sql(e, Placeholders::sqlite));
+      auto& refs = references.emplace_back();
+      for (const Reference& r : references_to(e))
+        refs.push_back(count_references_sql(r, Placeholders::sqlite));
+    }
+  }
+};
+
+std::string_view status_text(OperationStatus s) {
+  return s == OperationStatus::processed ? "processed" : "failed";
+}
+
+// Connections for readers, each used by one thread at a time.
+class ReaderPool {
+ public:
+  ReaderPool(std::string path, std::size_t size) : path_(std::move(path)), size_(size) {}
+
+  class Lease {
+   public:
+    Lease(ReaderPool& pool, std::unique_ptr<Database> db) : pool_(pool), db_(std::move(db)) {}
+    ~Lease() { pool_.give_back(std::move(db_)); }
+    Database& operator*() { return *db_; }
+    Database* operator->() { return db_.get(); }
+
+   private:
+    ReaderPool& pool_;
+    std::unique_ptr<Database> db_;
+  };
+
+  Lease take() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto db = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(db));
+      }
+    }
+    return Lease(*this, std::make_unique<Database>(path_, Database::Access::read_write));
+  }
+
+ private:
+  void give_back(std::unique_ptr<Database> db) {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < size_) idle_.push_back(std::move(db));
+  }
+
+  std::string path_;
+  std::size_t size_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Database>> idle_;
+};
+
+class SqliteBatch final : public BatchTransaction {
+ public:
+  SqliteBatch(std::unique_lock<std::mutex> lock, Database& db, const Statements& sql,
+              std::string_view business_id)
+      : lock_(std::move(lock)), db_(db), sql_(sql), business_(business_id),
+        tx_(db, sqlite::Transaction::Lock::immediate) {
+    auto q = db_.query("SELECT version FROM businesses WHERE id = ?1");
+    q.bind(1, business_);
+    version_ = q.step() ? static_cast<std::uint64_t>(q.int64(0)) : 0;
+  }
+
+  std::optional<OperationStatus> find_operation(std::string_view operation_id) override {
+    auto q = db_.query("SELECT status FROM sync_operations WHERE business_id = ?1 AND operation_id = ?2");
+    q.bind(1, business_).bind(2, operation_id);
+    if (!q.step()) return std::nullopt;
+    return q.text(0) == "processed" ? OperationStatus::processed : OperationStatus::failed;
+  }
+
+  void record_operation(const OperationRecord& r) override {
+    auto q = db_.query(
+        "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
+        " status, error, message, client_timestamp, processed_at, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+        " ON CONFLICT (business_id, operation_id) DO UPDATE SET entity = excluded.entity,"
+        " action = excluded.action, entity_id = excluded.entity_id, payload = excluded.payload,"
+        " status = excluded.status, error = excluded.error, message = excluded.message,"
+        " client_timestamp = excluded.client_timestamp, processed_at = excluded.processed_at");
+    q.bind(1, business_).bind(2, r.operation_id).bind(3, r.entity).bind(4, r.action);
+    q.bind(5, r.entity_id).bind(6, r.payload).bind(7, status_text(r.status)).bind_nullable(8, r.error);
+    q.bind_nullable(9, r.message).bind_nullable(10, r.client_timestamp).bind(11, r.processed_at);
+    q.run();
+  }
+
+  void begin_operation() override { db_.exec("SAVEPOINT op"); }
+  void end_operation(bool keep) override {
+    db_.exec(keep ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+  }
+
+  std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
+    auto q = db_.query(sql_.entity[index_of(entity)].select_row);
+    q.bind(1, business_).bind(2, id);
+    if (!q.step()) return std::nullopt;
+    StoredRow row{q.int64(0) != 0, q.int64(1), {}};
+    row.values.reserve(entity.fields.size());
+    for (std::size_t i = 0; i < entity.fields.size(); ++i)
+      row.values.push_back(q.optional_text(kSelectRowFieldsAt + static_cast<int>(i)));
+    return row;
+  }
+
+  bool is_live(const EntitySpec& entity, std::string_view id) override {
+    auto q = db_.query(sql_.entity[index_of(entity)].select_live);
+    q.bind(1, business_).bind(2, id);
+    return q.step();
+  }
+
+  std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
+    const EntitySpec& target = *find_entity(ref.from->fields[ref.field].references);
+    auto refs = references_to(target);
+    std::size_t n = static_cast<std::size_t>(
+        std::find_if(refs.begin(), refs.end(),
+                     [&](const Reference& r) { return r.from == ref.from && r.field == ref.field; }) -
+        refs.begin());
+    auto q = db_.query(sql_.references[index_of(target)][n]);
+    q.bind(1, business_).bind(2, id);
+    q.step();
+    return q.int64(0);
+  }
+
+  std::uint64_t next_version() override { return ++version_; }
+
+  void insert_row(const EntitySpec& entity, std::string_view id,
+                  const std::vector<std::optional<std::string>>& values,
+                  const WriteStamp& stamp) override {
+    write(sql_.entity[index_of(entity)].insert_row, id, values, stamp);
+  }
+
+  void update_row(const EntitySpec& entity, std::string_view id,
+                  const std::vector<std::optional<std::string>>& values,
+                  const WriteStamp& stamp) override {
+    write(sql_.entity[index_of(entity)].update_row, id, values, stamp);
+  }
+
+  void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
+    auto q = db_.query(sql_.entity[index_of(entity)].delete_row);
+    bind_stamp(q, id, stamp);
+    q.run();
+  }
+
+  void commit() override {
+    auto q = db_.query("UPDATE businesses SET version = ?2 WHERE id = ?1 AND version < ?2");
+    q.bind(1, business_).bind(2, static_cast<std::int64_t>(version_));
+    q.run();
+    tx_.commit();
+  }
+
+ private:
+  void bind_stamp(Query& q, std::string_view id, const WriteStamp& stamp) {
+    q.bind(1, business_).bind(2, id).bind(3, stamp.now).bind(4, stamp.write_time);
+    q.bind(5, static_cast<std::int64_t>(stamp.version));
+  }
+
+  void write(const std::string& sql, std::string_view id,
+             const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) {
+    auto q = db_.query(sql);
+    bind_stamp(q, id, stamp);
+    for (std::size_t i = 0; i < values.size(); ++i) q.bind_nullable(6 + static_cast<int>(i), values[i]);
+    q.run();
+  }
+
+  std::unique_lock<std::mutex> lock_;  // first member: released last
+  Database& db_;
+  const Statements& sql_;
+  std::string business_;
+  sqlite::Transaction tx_;
+  std::uint64_t version_ = 0;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const StoreOptions& options)
+      : writer_(path, Database::Access::read_write), readers_(path, std::max<std::size_t>(1, options.pool_size)) {}
+
+  void migrate() override {
+    std::lock_guard lock(writer_mutex_);
+    writer_.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    sqlite::Transaction tx(writer_, sqlite::Transaction::Lock::immediate);
+    std::int64_t applied = 0;
+    {
+      auto q = writer_.query("SELECT coalesce(max(version), 0) FROM schema_migrations");
+      q.step();
+      applied = q.int64(0);
+    }
+    for (const Migration& m : sqlite_migrations()) {
+      if (m.version <= applied) continue;
+      writer_.exec(m.sql);
+      auto q = writer_.query(
+          "INSERT INTO schema_migrations (version, name, applied_at)"
+          " VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+      q.bind(1, static_cast<std::int64_t>(m.version)).bind(2, m.name);
+      q.run();
+    }
+    tx.commit();
+  }
+
+  bool ping() override {
+    try {
+      auto db = readers_.take();
+      auto q = db->query("SELECT count(*) FROM schema_migrations");
+      return q.step();
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
+    std::unique_lock lock(writer_mutex_);
+    return std::make_unique<SqliteBatch>(std::move(lock), writer_, sql_, business_id);
+  }
+
+  ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
+    auto db = readers_.take();
+    sqlite::Transaction snapshot(*db, sqlite::Transaction::Lock::deferred);
+    ChangePage page{{}, query.after_version, false};
+    std::uint64_t tenant_version = 0;
+    {
+      // Reading this first opens the snapshot every query below sees.
+      auto q = db->query("SELECT version FROM businesses WHERE id = ?1");
+      q.bind(1, business_id);
+      if (q.step()) tenant_version = static_cast<std::uint64_t>(q.int64(0));
+    }
+    for (const EntitySpec& entity : all_entities()) {
+      const EntitySql& sql = sql_.entity[index_of(entity)];
+      const std::string& text =
+          query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
+                              : (query.include_deleted ? sql.changes : sql.changes_live_only);
+      auto q = db->query(text);
+      q.bind(1, business_id).bind(2, static_cast<std::int64_t>(query.after_version));
+      q.bind(3, static_cast<std::int64_t>(query.limit + 1));
+      if (query.changed_since) q.bind(4, *query.changed_since);
+      while (q.step()) {
+        RowChange change{&entity, std::string(q.text(0)), q.int64(1) != 0, {},
+                         std::string(q.text(3)), std::string(q.text(4)),
+                         static_cast<std::uint64_t>(q.int64(2))};
+        change.values.reserve(entity.fields.size());
+        for (std::size_t i = 0; i < entity.fields.size(); ++i)
+          change.values.push_back(q.optional_text(kChangesFieldsAt + static_cast<int>(i)));
+        page.changes.push_back(std::move(change));
+      }
+    }
+    snapshot.commit();
+    std::sort(page.changes.begin(), page.changes.end(),
+              [](const RowChange& a, const RowChange& b) { return a.version < b.version; });
+    if (page.changes.size() > query.limit) {
+      page.changes.resize(query.limit);
+      page.has_more = true;
+      page.cursor_version = page.changes.back().version;
+    } else {
+      page.cursor_version = std::max(query.after_version, tenant_version);
+    }
+    return page;
+  }
+
+  void create_business(std::string_view id, std::string_view name, std::string_view now) override {
+    std::lock_guard lock(writer_mutex_);
+    auto q = writer_.query("INSERT INTO businesses (id, name, created_at) VALUES (?1, ?2, ?3)");
+    q.bind(1, id).bind(2, name).bind(3, now);
+    q.run();
+  }
+
+  bool business_exists(std::string_view id) override {
+    auto db = readers_.take();
+    auto q = db->query("SELECT 1 FROM businesses WHERE id = ?1");
+    q.bind(1, id);
+    return q.step();
+  }
+
+  void create_token(const TokenRecord& t, std::string_view now) override {
+    std::lock_guard lock(writer_mutex_);
+    auto q = writer_.query(
+        "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)");
+    q.bind(1, t.token_hash).bind(2, t.business_id).bind(3, t.user_id).bind(4, t.expires_at);
+    q.bind(5, now);
+    q.run();
+  }
+
+  std::optional<TokenRecord> find_token(std::string_view token_hash) override {
+    auto db = readers_.take();
+    auto q = db->query(
+        "SELECT business_id, user_id, expires_at_ms, revoked_at IS NOT NULL FROM auth_tokens"
+        " WHERE token_hash = ?1");
+    q.bind(1, token_hash);
+    if (!q.step()) return std::nullopt;
+    return TokenRecord{std::string(token_hash), std::string(q.text(0)), std::string(q.text(1)),
+                       q.int64(2), q.int64(3) != 0};
+  }
+
+  bool revoke_token(std::string_view token_hash, std::string_view now) override {
+    std::lock_guard lock(writer_mutex_);
+    auto q = writer_.query(
+        "UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE token_hash = ?1");
+    q.bind(1, token_hash).bind(2, now);
+    return q.run() > 0;
+  }
+
+ private:
+  std::mutex writer_mutex_;
+  Database writer_;
+  ReaderPool readers_;
+  Statements sql_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
+  return std::make_unique<SqliteStore>(path, options);
+}
+
+}  // namespace avsync::store

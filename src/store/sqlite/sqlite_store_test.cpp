@@ -1,0 +1,126 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "sqlite/database.hpp"
+#include "store/migrations.hpp"
+
+namespace avsync::store {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("avsync-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "store.db").string();
+    store_ = open_sqlite_store(path_, {});
+    store_->migrate();
+    store_->create_business("b1", "Tienda", "2026-01-01T00:00:00.000Z");
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::vector<std::optional<std::string>> customer(std::string name) {
+    const EntitySpec& c = *find_entity("customers");
+    std::vector<std::optional<std::string>> v(c.fields.size());
+    v[c.field_index("name")] = std::move(name);
+    return v;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, MigrationsAreRecordedAndRunOnce) {
+  store_->migrate();
+  store_->migrate();
+  sqlite::Database db(path_, sqlite::Database::Access::read_write);
+  auto q = db.query("SELECT count(*), max(version) FROM schema_migrations");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), static_cast<std::int64_t>(sqlite_migrations().size()));
+  EXPECT_EQ(q.int64(1), sqlite_migrations().back().version);
+}
+
+TEST_F(SqliteStoreTest, EveryRegistryFieldHasAColumn) {
+  sqlite::Database db(path_, sqlite::Database::Access::read_write);
+  for (const EntitySpec& e : all_entities())
+    for (const FieldSpec& f : e.fields) {
+      auto q = db.query("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2");
+      q.bind(1, e.name).bind(2, f.name);
+      ASSERT_TRUE(q.step());
+      EXPECT_EQ(q.int64(0), 1) << e.name << "." << f.name;
+    }
+}
+
+TEST_F(SqliteStoreTest, RolledBackOperationLeavesNoTrace) {
+  const EntitySpec& c = *find_entity("customers");
+  {
+    auto tx = store_->begin_batch("b1");
+    tx->begin_operation();
+    tx->insert_row(c, "id-1", customer("Ana"), {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+    tx->end_operation(false);
+    tx->begin_operation();
+    tx->insert_row(c, "id-2", customer("Luis"), {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+    tx->end_operation(true);
+    tx->commit();
+  }
+  auto tx = store_->begin_batch("b1");
+  EXPECT_FALSE(tx->find_row(c, "id-1"));
+  auto row = tx->find_row(c, "id-2");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->values[c.field_index("name")], "Luis");
+}
+
+TEST_F(SqliteStoreTest, UncommittedBatchIsRolledBack) {
+  const EntitySpec& c = *find_entity("customers");
+  {
+    auto tx = store_->begin_batch("b1");
+    tx->insert_row(c, "id-1", customer("Ana"), {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+  }
+  auto page = store_->read_changes("b1", {});
+  EXPECT_TRUE(page.changes.empty());
+  EXPECT_EQ(page.cursor_version, 0u);
+}
+
+TEST_F(SqliteStoreTest, FeedIsOrderedByVersionAndFullSyncLeavesOutTombstones) {
+  const EntitySpec& c = *find_entity("customers");
+  const EntitySpec& d = *find_entity("distribuciones");
+  {
+    auto tx = store_->begin_batch("b1");
+    tx->insert_row(c, "c1", customer("Ana"), {1, "t", tx->next_version()});  // v1
+    std::vector<std::optional<std::string>> dist(d.fields.size());
+    tx->insert_row(d, "d1", dist, {1, "t", tx->next_version()});             // v2
+    tx->update_row(c, "c1", customer("Ana B"), {2, "t", tx->next_version()});  // v3
+    tx->insert_row(c, "c2", customer("Eva"), {1, "t", tx->next_version()});  // v4
+    tx->delete_row(d, "d1", {3, "t", tx->next_version()});                   // v5
+    tx->commit();
+  }
+  auto full = store_->read_changes("b1", {.include_deleted = false});
+  ASSERT_EQ(full.changes.size(), 2u);
+  EXPECT_EQ(full.changes[0].entity_id, "c1");
+  EXPECT_EQ(full.changes[1].entity_id, "c2");
+  EXPECT_EQ(full.cursor_version, 5u);
+  EXPECT_FALSE(full.has_more);
+
+  auto after = store_->read_changes("b1", {.after_version = 1});
+  ASSERT_EQ(after.changes.size(), 3u);
+  EXPECT_EQ(after.changes[2].entity_id, "d1");
+  EXPECT_TRUE(after.changes[2].deleted);
+
+  auto paged = store_->read_changes("b1", {.after_version = 0, .limit = 2});
+  ASSERT_EQ(paged.changes.size(), 2u);
+  EXPECT_TRUE(paged.has_more);
+  EXPECT_EQ(paged.changes[0].entity_id, "c1");  // its update moved it to v3
+  EXPECT_EQ(paged.cursor_version, 4u);
+}
+
+}  // namespace
+}  // namespace avsync::store

@@ -1,0 +1,145 @@
+#pragma once
+// The Store interface: everything the server keeps, behind one boundary so SQLite and
+// PostgreSQL implement the same contract. The protocol's rules (conflicts, idempotency)
+// live in the sync service, once; a store offers the primitives they need, inside one
+// transaction per tenant batch.
+//
+// Threading: a Store is shared by all request threads and is thread-safe. A
+// BatchTransaction belongs to one thread for its whole life.
+// Errors: expected outcomes are return values; a database failure (unreachable, disk
+// error, corruption) throws store::Unavailable or another std::exception.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/schema.hpp"
+#include "core/timestamp.hpp"
+#include "core/wire.hpp"
+
+namespace avsync::store {
+
+// The store cannot be reached (answered as 503 UNAVAILABLE).
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class OperationStatus { processed, failed };
+
+// One row of the tenant's operation log, sync_operations (PROTOCOL.md §3.3).
+struct OperationRecord {
+  std::string operation_id;
+  std::string entity;     // as sent (may be unknown)
+  std::string action;     // as sent
+  std::string entity_id;  // as sent (canonical when valid)
+  std::string payload;    // JSON text without server-managed fields
+  OperationStatus status;
+  std::optional<std::string> error;    // wire code, when failed
+  std::optional<std::string> message;  // when failed
+  std::optional<std::string> client_timestamp;  // as sent
+  std::string processed_at;            // canonical timestamp
+};
+
+// A domain row as stored, deleted rows (tombstones) included.
+struct StoredRow {
+  bool deleted;
+  UnixMillis last_write;  // time of the row's last write, for last-write-wins
+  std::vector<std::optional<std::string>> values;  // one per EntitySpec field
+};
+
+// What a write stores besides the field values.
+struct WriteStamp {
+  UnixMillis write_time;    // the clamped client time of the write
+  std::string_view now;     // canonical server time: created_at / updated_at
+  std::uint64_t version;    // from BatchTransaction::next_version()
+};
+
+// One tenant's batch: one database transaction, one savepoint per operation.
+class BatchTransaction {
+ public:
+  virtual ~BatchTransaction() = default;  // rolls back when not committed
+
+  // The logged status of operation_id in this tenant, or nullopt if never seen.
+  virtual std::optional<OperationStatus> find_operation(std::string_view operation_id) = 0;
+  // Inserts the log row, or replaces it when the operation was logged before (a retry of
+  // a failed operation). Requires: no operation savepoint open.
+  virtual void record_operation(const OperationRecord& record) = 0;
+
+  // Savepoint around one operation's writes: keep=false undoes them all.
+  virtual void begin_operation() = 0;
+  virtual void end_operation(bool keep) = 0;
+
+  virtual std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) = 0;
+  // True when a row with this id exists in the tenant and is not deleted.
+  virtual bool is_live(const EntitySpec& entity, std::string_view id) = 0;
+  // How many live rows of `ref.from` point at `id` through `ref.field`.
+  virtual std::int64_t count_live_references(const Reference& ref, std::string_view id) = 0;
+
+  // The tenant's next change version. Versions are assigned in commit order per tenant.
+  virtual std::uint64_t next_version() = 0;
+  virtual void insert_row(const EntitySpec& entity, std::string_view id,
+                          const std::vector<std::optional<std::string>>& values,
+                          const WriteStamp& stamp) = 0;
+  virtual void update_row(const EntitySpec& entity, std::string_view id,
+                          const std::vector<std::optional<std::string>>& values,
+                          const WriteStamp& stamp) = 0;
+  virtual void delete_row(const EntitySpec& entity, std::string_view id,
+                          const WriteStamp& stamp) = 0;
+
+  // Makes every recorded operation and write durable before returning.
+  virtual void commit() = 0;
+};
+
+struct ChangeQuery {
+  std::uint64_t after_version = 0;   // 0 with no since: a full sync
+  std::optional<std::string> changed_since;  // canonical timestamp (ISO `since`)
+  bool include_deleted = true;       // false for a full sync: tombstones can be left out
+  std::size_t limit = 1000;
+};
+
+struct TokenRecord {
+  std::string token_hash;  // hex SHA-256 of the bearer token
+  std::string business_id;
+  std::string user_id;
+  UnixMillis expires_at;
+  bool revoked = false;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies the migrations this store has not recorded yet. Safe to run concurrently.
+  virtual void migrate() = 0;
+  // True when the database answers.
+  virtual bool ping() = 0;
+
+  // Starts a batch for one tenant. Batches of one tenant are serialised.
+  virtual std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) = 0;
+
+  // One page of the tenant's compacted change feed, read from one consistent snapshot.
+  // A page with has_more=false resumes at the tenant's latest version.
+  virtual ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) = 0;
+
+  virtual void create_business(std::string_view id, std::string_view name, std::string_view now) = 0;
+  virtual bool business_exists(std::string_view id) = 0;
+  virtual void create_token(const TokenRecord& token, std::string_view now) = 0;
+  virtual std::optional<TokenRecord> find_token(std::string_view token_hash) = 0;
+  // False when no such token exists.
+  virtual bool revoke_token(std::string_view token_hash, std::string_view now) = 0;
+};
+
+struct StoreOptions {
+  std::size_t pool_size = 4;  // connections for concurrent readers
+};
+
+// Opens the store a --db URL names: "sqlite:PATH" or "postgresql://..." ("postgres://").
+// Throws std::invalid_argument for an unknown scheme.
+std::unique_ptr<Store> open_store(std::string_view url, const StoreOptions& options = {});
+
+}  // namespace avsync::store
