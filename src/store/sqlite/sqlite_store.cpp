@@ -32,6 +32,18 @@ struct Statements {
   }
 };
 
+// A database still locked after the busy timeout is "unavailable, retry later" (503),
+// not an internal error; every other failure stays what it is.
+template <typename F>
+auto translating_busy(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const sqlite::Failure& e) {
+    if (e.is_busy()) throw Unavailable(e.what());
+    throw;
+  }
+}
+
 std::string_view status_text(OperationStatus s) {
   return s == OperationStatus::processed ? "processed" : "failed";
 }
@@ -235,10 +247,16 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
     std::unique_lock lock(writer_mutex_);
-    return std::make_unique<SqliteBatch>(std::move(lock), writer_, sql_, business_id);
+    return translating_busy([&]() -> std::unique_ptr<BatchTransaction> {
+      return std::make_unique<SqliteBatch>(std::move(lock), writer_, sql_, business_id);
+    });
   }
 
   ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
+    return translating_busy([&] { return read_changes_snapshot(business_id, query); });
+  }
+
+  ChangePage read_changes_snapshot(std::string_view business_id, const ChangeQuery& query) {
     auto db = readers_.take();
     sqlite::Transaction snapshot(*db, sqlite::Transaction::Lock::deferred);
     ChangePage page{{}, query.after_version, false};

@@ -1,0 +1,181 @@
+#include "server/router.hpp"
+
+#include <atomic>
+#include <iostream>
+
+#include "core/cursor.hpp"
+
+namespace avsync::server {
+namespace {
+
+constexpr std::size_t kDefaultPageSize = 1000;
+constexpr std::size_t kMaxPageSize = 10000;
+
+// Decodes %XX escapes. '+' stays '+': it is literal in a URI query (RFC 3986) and
+// ISO offsets such as +02:00 must survive unencoded.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// The first value of `name` in a query string, decoded; nullopt when absent.
+Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!value) return Error{ErrorCode::bad_request, std::string(name) + ": bad percent-encoding"};
+    return std::optional<std::string>(std::move(*value));
+  }
+  return std::optional<std::string>();
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (media.size() != kJson.size()) return false;
+  for (std::size_t i = 0; i < kJson.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(media[i])) != kJson[i]) return false;
+  return true;
+}
+
+HttpResponse json_response(std::string body) {
+  HttpResponse r;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+HttpResponse error_response(ErrorCode code, std::string_view message) {
+  HttpResponse r;
+  r.status = http_status(code);
+  r.body = encode_error(code, message);
+  return r;
+}
+
+HttpResponse Router::handle(const HttpRequest& request) const {
+  static std::atomic<std::uint64_t> next_failure_id{1};
+  try {
+    return route(request);
+  } catch (const store::Unavailable& e) {
+    std::cerr << "store unavailable: " << e.what() << "\n";
+    return error_response(ErrorCode::unavailable, "the store is unavailable; retry later");
+  } catch (const std::exception& e) {
+    auto id = next_failure_id++;
+    std::cerr << "internal error #" << id << " on " << request.method << " " << request.target
+              << ": " << e.what() << "\n";
+    return error_response(ErrorCode::internal, "internal error #" + std::to_string(id));
+  }
+}
+
+HttpResponse Router::route(const HttpRequest& request) const {
+  std::string_view target = request.target;
+  std::size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+
+  struct Route {
+    std::string_view path;
+    std::string_view method;
+  };
+  static constexpr Route kRoutes[] = {
+      {"/sync/batch", "POST"}, {"/sync/changes", "GET"}, {"/healthz", "GET"}};
+  for (const Route& r : kRoutes) {
+    if (r.path != path) continue;
+    if (r.method != request.method) {
+      HttpResponse response = error_response(ErrorCode::method_not_allowed,
+                                             std::string(path) + " accepts " + std::string(r.method));
+      response.headers.emplace_back("Allow", std::string(r.method));
+      return response;
+    }
+    if (path == "/sync/batch") return post_batch(request);
+    if (path == "/sync/changes") return get_changes(request, query);
+    return get_health();
+  }
+  return error_response(ErrorCode::route_not_found, "no route for " + std::string(path));
+}
+
+HttpResponse Router::post_batch(const HttpRequest& request) const {
+  auto context = auth_.authenticate(request.authorization);
+  if (!context) return error_response(context.error().code, context.error().message);
+  if (!is_json_media_type(request.content_type))
+    return error_response(ErrorCode::unsupported_media_type, "Content-Type must be application/json");
+  auto batch = decode_batch(request.body, options_.batch);
+  if (!batch) {
+    HttpResponse r = error_response(batch.error().code, batch.error().message);
+    r.business_id = context->business_id;
+    return r;
+  }
+  auto results = sync_.apply_batch(*context, batch->operations);
+  HttpResponse r = json_response(encode_batch_response(results, clock_.now()));
+  r.business_id = context->business_id;
+  r.operation_count = results.size();
+  return r;
+}
+
+HttpResponse Router::get_changes(const HttpRequest& request, std::string_view query) const {
+  auto context = auth_.authenticate(request.authorization);
+  if (!context) return error_response(context.error().code, context.error().message);
+
+  store::ChangeQuery change_query;
+  change_query.limit = kDefaultPageSize;
+  auto limit = query_param(query, "limit");
+  if (!limit) return error_response(ErrorCode::bad_request, limit.error().message);
+  if (*limit) {
+    const std::string& text = **limit;
+    bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    std::size_t first_nonzero = text.find_first_not_of('0');
+    if (!digits || first_nonzero == std::string::npos)
+      return error_response(ErrorCode::bad_request, "limit must be a positive integer");
+    std::string_view significant = std::string_view(text).substr(first_nonzero);
+    change_query.limit = significant.size() > 5 ? kMaxPageSize
+                                                : std::min<std::size_t>(std::stoul(std::string(significant)), kMaxPageSize);
+  }
+  auto since = query_param(query, "since");
+  if (!since) return error_response(ErrorCode::bad_request, since.error().message);
+  if (!*since || (*since)->empty()) {
+    change_query.include_deleted = false;  // a full sync may leave out tombstones (§4)
+  } else if (auto version = decode_cursor(**since)) {
+    change_query.after_version = *version;
+  } else if (auto instant = parse_timestamp(**since)) {
+    change_query.changed_since = format_timestamp(*instant);
+  } else {
+    return error_response(ErrorCode::bad_request,
+                          "since must be a cursor from a previous response or an ISO-8601 timestamp");
+  }
+  ChangePage page = sync_.read_changes(*context, change_query);
+  HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
+  r.business_id = context->business_id;
+  r.operation_count = page.changes.size();
+  return r;
+}
+
+HttpResponse Router::get_health() const {
+  if (!store_.ping()) return error_response(ErrorCode::unavailable, "the store does not answer");
+  return json_response(R"({"status":"ok"})");
+}
+
+}  // namespace avsync::server

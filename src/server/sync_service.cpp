@@ -1,0 +1,165 @@
+#include "server/sync_service.hpp"
+
+#include <algorithm>
+
+#include "core/validation.hpp"
+
+namespace avsync::server {
+namespace {
+
+using store::BatchTransaction;
+using store::OperationRecord;
+using store::OperationStatus;
+using store::StoredRow;
+using store::WriteStamp;
+
+std::string row_name(const EntitySpec& entity, std::string_view id) {
+  return std::string(entity.name) + " " + std::string(id);
+}
+
+Error not_found(const EntitySpec& e, std::string_view id) {
+  return Error{ErrorCode::not_found, row_name(e, id) + " does not exist"};
+}
+
+Error conflict(std::string message) { return Error{ErrorCode::conflict, std::move(message)}; }
+
+// Foreign keys the operation sets must name live rows of the tenant (§2, §3.4).
+std::optional<Error> check_references(BatchTransaction& tx, const ValidOperation& op) {
+  for (const FieldAssignment& a : op.assignments) {
+    const FieldSpec& f = op.entity->fields[a.field];
+    if (f.type != FieldType::reference || !a.value) continue;
+    const EntitySpec& target = *find_entity(f.references);
+    if (!tx.is_live(target, *a.value))
+      return validation_error(std::string(op.entity->name) + "." + std::string(f.name) + ": " +
+                              row_name(target, *a.value) + " does not exist");
+  }
+  return std::nullopt;
+}
+
+// The time a write competes with under last-write-wins: the client's clock, but never
+// later than the server's, so a clock in the future cannot win forever (§3.4).
+UnixMillis write_time(const ValidOperation& op, UnixMillis now) {
+  return std::min(op.client_time, now);
+}
+
+std::optional<Error> apply_insert(BatchTransaction& tx, const ValidOperation& op,
+                                  UnixMillis now, std::string_view now_text) {
+  if (auto existing = tx.find_row(*op.entity, op.entity_id)) {
+    if (existing->deleted)
+      return conflict(row_name(*op.entity, op.entity_id) + " was deleted and cannot be inserted again");
+    // A replayed insert whose fields all match is a success without change.
+    for (const FieldAssignment& a : op.assignments)
+      if (a.from_payload && existing->values[a.field] != a.value)
+        return conflict(row_name(*op.entity, op.entity_id) + " already exists with a different " +
+                        std::string(op.entity->fields[a.field].name));
+    return std::nullopt;
+  }
+  if (auto bad = check_references(tx, op)) return bad;
+  std::vector<std::optional<std::string>> values(op.entity->fields.size());
+  for (const FieldAssignment& a : op.assignments) values[a.field] = a.value;
+  tx.insert_row(*op.entity, op.entity_id, values, WriteStamp{write_time(op, now), now_text, tx.next_version()});
+  return std::nullopt;
+}
+
+std::optional<Error> lost_to_newer_write(const ValidOperation& op, const StoredRow& row,
+                                         UnixMillis now) {
+  if (write_time(op, now) > row.last_write) return std::nullopt;
+  return conflict(row_name(*op.entity, op.entity_id) + " has a newer write (" +
+                  format_timestamp(row.last_write) + ") than this " +
+                  (op.action == Action::update ? "update" : "delete") + " (" +
+                  format_timestamp(write_time(op, now)) + ")");
+}
+
+std::optional<Error> apply_update(BatchTransaction& tx, const ValidOperation& op,
+                                  UnixMillis now, std::string_view now_text) {
+  auto row = tx.find_row(*op.entity, op.entity_id);
+  if (!row || row->deleted) return not_found(*op.entity, op.entity_id);
+  if (auto lost = lost_to_newer_write(op, *row, now)) return lost;
+  if (auto bad = check_references(tx, op)) return bad;
+  for (const FieldAssignment& a : op.assignments) row->values[a.field] = a.value;
+  tx.update_row(*op.entity, op.entity_id, row->values,
+                WriteStamp{write_time(op, now), now_text, tx.next_version()});
+  return std::nullopt;
+}
+
+std::optional<Error> apply_delete(BatchTransaction& tx, const ValidOperation& op,
+                                  UnixMillis now, std::string_view now_text) {
+  auto row = tx.find_row(*op.entity, op.entity_id);
+  if (!row || row->deleted) return std::nullopt;  // deleting nothing succeeds (§3.4)
+  if (auto lost = lost_to_newer_write(op, *row, now)) return lost;
+  std::string referenced_by;
+  for (const Reference& ref : references_to(*op.entity)) {
+    std::int64_t n = tx.count_live_references(ref, op.entity_id);
+    if (n == 0) continue;
+    if (!referenced_by.empty()) referenced_by += ", ";
+    referenced_by += std::to_string(n) + " " + std::string(ref.from->name) + " (" +
+                     std::string(ref.from->fields[ref.field].name) + ")";
+  }
+  if (!referenced_by.empty())
+    return conflict(row_name(*op.entity, op.entity_id) + " is still referenced by " + referenced_by);
+  tx.delete_row(*op.entity, op.entity_id, WriteStamp{write_time(op, now), now_text, tx.next_version()});
+  return std::nullopt;
+}
+
+OperationRecord describe(const Operation& op, std::string_view now_text) {
+  const JsonValue* ts = op.body.find("clientTimestamp");
+  return OperationRecord{
+      .operation_id = op.operation_id,
+      .entity = std::string(string_member(op.body, "entity")),
+      .action = std::string(string_member(op.body, "action")),
+      .entity_id = std::string(string_member(op.body, "entityId")),
+      .payload = loggable_payload(op.body),
+      .status = OperationStatus::processed,
+      .client_timestamp = ts && ts->is_string() ? std::optional<std::string>(ts->text) : std::nullopt,
+      .processed_at = std::string(now_text),
+  };
+}
+
+}  // namespace
+
+std::vector<OperationResult> SyncService::apply_batch(const RequestContext& context,
+                                                      const std::vector<Operation>& operations) {
+  std::vector<OperationResult> results;
+  results.reserve(operations.size());
+  auto tx = store_.begin_batch(context.business_id);
+  for (const Operation& op : operations) {
+    const UnixMillis now = clock_.now();
+    const std::string now_text = format_timestamp(now);
+    // §3.2: an applied operation is never applied again; a failed one is re-evaluated.
+    if (tx->find_operation(op.operation_id) == OperationStatus::processed) {
+      results.push_back({op.operation_id, std::nullopt, now});
+      continue;
+    }
+    OperationRecord record = describe(op, now_text);
+    std::optional<Error> error;
+    auto valid = validate_operation(op.body);
+    if (!valid) {
+      error = valid.error();
+    } else {
+      record.entity = std::string(valid->entity->name);  // `payments` is logged as `abonos`
+      record.entity_id = valid->entity_id;
+      tx->begin_operation();
+      switch (valid->action) {
+        case Action::insert: error = apply_insert(*tx, *valid, now, now_text); break;
+        case Action::update: error = apply_update(*tx, *valid, now, now_text); break;
+        case Action::remove: error = apply_delete(*tx, *valid, now, now_text); break;
+      }
+      tx->end_operation(!error);
+    }
+    if (error) {
+      record.status = OperationStatus::failed;
+      record.error = std::string(to_wire(error->code));
+      record.message = error->message;
+    }
+    tx->record_operation(record);
+    results.push_back({op.operation_id, std::move(error), now});
+  }
+  tx->commit();
+  return results;
+}
+
+ChangePage SyncService::read_changes(const RequestContext& context, const store::ChangeQuery& query) {
+  return store_.read_changes(context.business_id, query);
+}
+
+}  // namespace avsync::server
