@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <iostream>
 #include <memory>
@@ -85,11 +86,24 @@ http::response<http::string_body> to_beast(HttpResponse response, unsigned versi
   return res;
 }
 
-// Answers a request the parser rejected, then the connection closes.
+// Answers a request the parser rejected, then closes the connection. The client may still
+// be sending (an oversized body): closing a socket with unread input sends a reset that can
+// destroy the answer in flight, so stop sending and drain what arrives for a short while
+// first ("lingering close").
 asio::awaitable<void> reject(beast::tcp_stream& stream, ErrorCode code, std::string_view message) {
   auto res = to_beast(error_response(code, message), 11, false);
   stream.expires_after(std::chrono::seconds(5));
-  co_await http::async_write(stream, res, use_tuple);
+  auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+  if (ec) co_return;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> sink;
+  std::size_t drained = 0;
+  while (drained < (64u << 20)) {
+    auto [read_ec, got] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    if (read_ec) break;
+    drained += got;
+  }
 }
 
 asio::awaitable<void> serve_connection(ServerState& state, tcp::socket socket) {
@@ -121,6 +135,11 @@ asio::awaitable<void> serve_connection(ServerState& state, tcp::socket socket) {
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     if (ec == http::error::header_limit) {
       co_await reject(stream, ErrorCode::bad_request, "request headers are too large");
+      break;
+    }
+    if (ec == http::error::body_limit) {  // a declared Content-Length over the limit
+      co_await reject(stream, ErrorCode::payload_too_large,
+                      "body exceeds " + std::to_string(state.options.body_limit) + " bytes");
       break;
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||

@@ -1,0 +1,167 @@
+#include "server_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#ifndef AVSYNC_SERVER_BIN
+#error "AVSYNC_SERVER_BIN must name the avsync-server binary"
+#endif
+
+namespace avsync::testing {
+namespace {
+
+std::vector<char*> to_argv(std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::filesystem::path make_temp_dir() {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             ("avsync-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+CommandOutput run_server_command(const std::vector<std::string>& args) {
+  auto dir = make_temp_dir();
+  auto out_path = dir / "out", err_path = dir / "err";
+  std::vector<std::string> full{AVSYNC_SERVER_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    auto argv = to_argv(full);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CommandOutput result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out_path),
+                       read_file(err_path)};
+  std::filesystem::remove_all(dir);
+  return result;
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> extra_serve_args)
+    : dir_(make_temp_dir()), db_url_("sqlite:" + (dir_ / "server.db").string()),
+      extra_args_(std::move(extra_serve_args)) {
+  auto migrated = run_server_command({"migrate", "--db", db_url_});
+  if (migrated.exit_code != 0) throw std::runtime_error("migrate failed: " + migrated.err);
+}
+
+ServerProcess::~ServerProcess() {
+  if (running()) kill9();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void ServerProcess::start() {
+  auto out_path = dir_ / "serve.out";
+  std::filesystem::remove(out_path);
+  std::vector<std::string> args{AVSYNC_SERVER_BIN, "serve", "--db", db_url_, "--listen",
+                                "127.0.0.1:" + std::to_string(port_)};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open((dir_ / "serve.err").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    auto argv = to_argv(args);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  // Wait for "avsync-server listening on http://127.0.0.1:PORT".
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string out = read_file(out_path);
+    auto colon = out.rfind(':');
+    if (out.find('\n') != std::string::npos && colon != std::string::npos) {
+      port_ = static_cast<std::uint16_t>(std::stoi(out.substr(colon + 1)));
+      return;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("avsync-server exited at start: " + log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("avsync-server did not start listening: " + log());
+}
+
+void ServerProcess::stop() {
+  if (!running()) return;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  last_status_ = status;
+  pid_ = -1;
+}
+
+void ServerProcess::kill9() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  last_status_ = status;
+  pid_ = -1;
+}
+
+std::string ServerProcess::log() const { return read_file(dir_ / "serve.err"); }
+
+std::string ServerProcess::create_business(const std::string& name) {
+  auto r = run_server_command({"admin", "create-business", "--name", name, "--db", db_url_});
+  if (r.exit_code != 0) throw std::runtime_error("create-business failed: " + r.err);
+  return trim(r.out);
+}
+
+std::string ServerProcess::create_token(const std::string& business_id, const std::string& user,
+                                        const std::string& ttl_hours) {
+  std::vector<std::string> args{"admin", "create-token", "--business", business_id, "--user", user,
+                                "--db", db_url_};
+  if (!ttl_hours.empty()) {
+    args.push_back("--ttl-hours");
+    args.push_back(ttl_hours);
+  }
+  auto r = run_server_command(args);
+  if (r.exit_code != 0) throw std::runtime_error("create-token failed: " + r.err);
+  return trim(r.out);
+}
+
+void ServerProcess::revoke_token(const std::string& token) {
+  auto r = run_server_command({"admin", "revoke-token", "--token", token, "--db", db_url_});
+  if (r.exit_code != 0) throw std::runtime_error("revoke-token failed: " + r.err);
+}
+
+}  // namespace avsync::testing

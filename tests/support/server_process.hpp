@@ -1,0 +1,58 @@
+#pragma once
+// Runs a real avsync-server process for integration tests: a temporary directory with a
+// SQLite file, admin commands to create tenants and tokens, `serve` on a free loopback
+// port, and stop / kill -9 / restart on the same database.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace avsync::testing {
+
+struct CommandOutput {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+// Runs `avsync-server args...` to completion.
+CommandOutput run_server_command(const std::vector<std::string>& args);
+
+class ServerProcess {
+ public:
+  // Creates a fresh temporary database; does not start serving yet.
+  explicit ServerProcess(std::vector<std::string> extra_serve_args = {});
+  ~ServerProcess();  // stops the server and removes the directory
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts `serve` and waits until it listens. The port survives restarts when possible.
+  void start();
+  void stop();     // SIGTERM, wait for exit; returns when the process is gone
+  void kill9();    // SIGKILL, no cleanup
+  bool running() const { return pid_ > 0; }
+  int last_exit_status() const { return last_status_; }
+
+  std::uint16_t port() const { return port_; }
+  const std::string& db_url() const { return db_url_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::string log() const;  // what the server wrote on stderr so far
+
+  std::string create_business(const std::string& name);
+  std::string create_token(const std::string& business_id, const std::string& user,
+                           const std::string& ttl_hours = "");
+  void revoke_token(const std::string& token);
+
+ private:
+  std::filesystem::path dir_;
+  std::string db_url_;
+  std::vector<std::string> extra_args_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  int last_status_ = 0;
+};
+
+}  // namespace avsync::testing
