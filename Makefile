@@ -1,6 +1,7 @@
 # The two commands of the README, plus helpers. Every target installs what is missing first.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
 .PHONY: all bootstrap build run test bench clean

@@ -79,6 +79,12 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_serve_args)
   if (migrated.exit_code != 0) throw std::runtime_error("migrate failed: " + migrated.err);
 }
 
+ServerProcess::ServerProcess(std::string db_url, std::vector<std::string> extra_serve_args)
+    : dir_(make_temp_dir()), db_url_(std::move(db_url)), extra_args_(std::move(extra_serve_args)) {
+  auto migrated = run_server_command({"migrate", "--db", db_url_});
+  if (migrated.exit_code != 0) throw std::runtime_error("migrate failed: " + migrated.err);
+}
+
 ServerProcess::~ServerProcess() {
   if (running()) kill9();
   std::error_code ignored;

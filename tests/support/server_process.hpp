@@ -25,6 +25,8 @@ class ServerProcess {
  public:
   // Creates a fresh temporary database; does not start serving yet.
   explicit ServerProcess(std::vector<std::string> extra_serve_args = {});
+  // Serves an existing database URL instead of a fresh temporary SQLite file.
+  ServerProcess(std::string db_url, std::vector<std::string> extra_serve_args);
   ~ServerProcess();  // stops the server and removes the directory
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -37,6 +39,7 @@ class ServerProcess {
   int last_exit_status() const { return last_status_; }
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& db_url() const { return db_url_; }
   const std::filesystem::path& dir() const { return dir_; }
   std::string log() const;  // what the server wrote on stderr so far

@@ -122,9 +122,11 @@ class SqliteBatch final : public BatchTransaction {
     q.run();
   }
 
-  void begin_operation() override { db_.exec("SAVEPOINT op"); }
+  // Cached statements rather than exec(): these run twice per operation.
+  void begin_operation() override { db_.query("SAVEPOINT op").run(); }
   void end_operation(bool keep) override {
-    db_.exec(keep ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+    if (!keep) db_.query("ROLLBACK TO op").run();
+    db_.query("RELEASE op").run();
   }
 
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
@@ -209,7 +211,11 @@ class SqliteBatch final : public BatchTransaction {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const StoreOptions& options)
-      : writer_(path, Database::Access::read_write), readers_(path, std::max<std::size_t>(1, options.pool_size)) {}
+      : writer_(path, Database::Access::read_write), readers_(path, std::max<std::size_t>(1, options.pool_size)) {
+    // The writer touches index pages all over the file; a larger cache than SQLite's
+    // 2 MiB default saves re-reading them on every batch. Readers keep the default.
+    writer_.exec("PRAGMA cache_size=-16384");
+  }
 
   void migrate() override {
     std::lock_guard lock(writer_mutex_);

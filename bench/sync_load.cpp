@@ -1,0 +1,216 @@
+// avsync-bench: pushes batches of mixed operations from concurrent clients while a reader
+// follows the feed, then times a large initial pull, against a real avsync-server process.
+// Prints one line of figures; scripts/bench runs it several times and reports medians.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "http_client.hpp"
+#include "server_process.hpp"
+
+namespace {
+
+using avsync::testing::HttpClient;
+using avsync::testing::ServerProcess;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string db;  // empty: a fresh temporary SQLite file
+  int clients = 8;
+  int batches_per_client = 60;
+  int batch_size = 100;
+  int pull_rows = 50000;
+};
+
+std::string uuid(std::mt19937_64& rng) {
+  std::uint64_t a = rng(), b = rng();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+// An hour ago plus `offset_ms`: every batch a seller builds is stamped later than the one
+// before, so its updates win last-write-wins over the inserts they follow.
+std::string past_iso(long offset_ms) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch()).count() - 3600000 + offset_ms;
+  std::time_t s = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf + std::string(millis);
+}
+
+boost::json::object op(std::mt19937_64& rng, const char* entity, const char* action, const std::string& id,
+                       boost::json::object payload, const std::string& ts) {
+  return {{"operationId", uuid(rng)}, {"entity", entity}, {"action", action}, {"entityId", id},
+          {"payload", std::move(payload)}, {"clientTimestamp", ts}};
+}
+
+// A realistic seller's batch: customers, their sales with items and payments, stock
+// distributions, and updates of customers created earlier.
+std::string mixed_batch(std::mt19937_64& rng, int size, int batch_number, std::vector<std::string>& customers) {
+  boost::json::array ops;
+  const std::string ts = past_iso(batch_number * 1000L);
+  const std::size_t earlier = customers.size();  // updates touch rows of earlier batches only
+  while (static_cast<int>(ops.size()) < size) {
+    std::string customer = uuid(rng), sale = uuid(rng);
+    ops.push_back(op(rng, "customers", "insert", customer, {{"name", "Cliente " + customer.substr(0, 8)}, {"phone", "+57 300"}}, ts));
+    ops.push_back(op(rng, "sales", "insert", sale, {{"customer_id", customer}, {"total", "45.50"}, {"payment_type", "credit"}}, ts));
+    ops.push_back(op(rng, "sale_items", "insert", uuid(rng), {{"sale_id", sale}, {"product_name", "Arroz 1kg"}, {"quantity", 3}, {"unit_price", "10.50"}}, ts));
+    ops.push_back(op(rng, "sale_items", "insert", uuid(rng), {{"sale_id", sale}, {"product_name", "Aceite"}, {"quantity", 1}, {"unit_price", "14.00"}}, ts));
+    ops.push_back(op(rng, "abonos", "insert", uuid(rng), {{"customer_id", customer}, {"sale_id", sale}, {"amount", "20.00"}}, ts));
+    ops.push_back(op(rng, "distribuciones", "insert", uuid(rng), {{"product_name", "Arroz 1kg"}, {"quantity", "12.5"}, {"seller", "ruta 3"}}, ts));
+    if (earlier > 0)  // stamped after everything before it, even an update of the same row
+      ops.push_back(op(rng, "customers", "update", customers[rng() % earlier], {{"notes", "visitado"}},
+                       past_iso(batch_number * 1000L + static_cast<long>(ops.size()))));
+    customers.push_back(customer);
+  }
+  ops.resize(static_cast<std::size_t>(size));
+  return boost::json::serialize(boost::json::object{{"operations", std::move(ops)}});
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+long status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with(field + ":")) return std::stol(line.substr(field.size() + 1));
+  return -1;
+}
+
+int run(const Options& o) {
+  std::vector<std::string> serve_args;
+  auto server = o.db.empty() ? std::make_unique<ServerProcess>(serve_args)
+                             : std::make_unique<ServerProcess>(o.db, serve_args);
+  std::string business = server->create_business("bench push");
+  std::string token = server->create_token(business, "bench");
+  std::string pull_business = server->create_business("bench pull");
+  std::string pull_token = server->create_token(pull_business, "bench");
+  server->start();
+
+  // Push phase: o.clients sellers pushing concurrently while one reader follows the feed.
+  std::atomic<bool> pushing{true};
+  std::atomic<long> followed_rows{0};
+  std::thread follower([&] {
+    HttpClient client(server->port());
+    std::string cursor;
+    while (pushing) {
+      auto res = client.get_changes(token, cursor.empty() ? "" : "since=" + cursor);
+      if (res.status != 200) break;
+      auto v = boost::json::parse(res.body);
+      followed_rows += static_cast<long>(v.at("changes").as_array().size());
+      cursor = v.at("cursor").as_string().c_str();
+    }
+  });
+  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(o.clients));
+  std::atomic<long> failures{0};
+  auto push_start = Clock::now();
+  std::vector<std::thread> sellers;
+  for (int c = 0; c < o.clients; ++c)
+    sellers.emplace_back([&, c] {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(c) * 7919 + 1);
+      std::vector<std::string> customers;
+      std::vector<std::string> bodies;
+      for (int b = 0; b < o.batches_per_client; ++b) bodies.push_back(mixed_batch(rng, o.batch_size, b, customers));
+      HttpClient client(server->port());
+      for (const auto& body : bodies) {
+        auto t0 = Clock::now();
+        auto res = client.post_batch(token, body);
+        latencies[static_cast<std::size_t>(c)].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        if (res.status != 200 || res.body.find("\"success\":false") != std::string::npos) {
+          auto at = res.body.find("\"success\":false");
+          if (failures++ == 0) std::cerr << "first failure: " << res.body.substr(at == std::string::npos ? 0 : at, 300) << "\n";
+        }
+      }
+    });
+  for (auto& t : sellers) t.join();
+  double push_seconds = std::chrono::duration<double>(Clock::now() - push_start).count();
+  pushing = false;
+  follower.join();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  long total_ops = static_cast<long>(o.clients) * o.batches_per_client * o.batch_size;
+
+  // Pull phase: a device's initial sync of pull_rows rows, at the default page size.
+  {
+    HttpClient loader(server->port());
+    std::mt19937_64 rng(42);
+    std::string ts = past_iso(0);
+    for (int done = 0; done < o.pull_rows;) {
+      boost::json::array ops;
+      for (int i = 0; i < 500 && done < o.pull_rows; ++i, ++done)
+        ops.push_back(op(rng, "distribuciones", "insert", uuid(rng),
+                         {{"product_name", "Producto " + std::to_string(done)}, {"quantity", "2.5"}, {"route", "norte"}}, ts));
+      loader.post_batch(pull_token, boost::json::serialize(boost::json::object{{"operations", std::move(ops)}}));
+    }
+  }
+  HttpClient puller(server->port());
+  long pulled = 0;
+  std::string cursor;
+  auto pull_start = Clock::now();
+  for (;;) {
+    auto res = puller.get_changes(pull_token, cursor.empty() ? "" : "since=" + cursor);
+    if (res.status != 200) break;
+    auto v = boost::json::parse(res.body);
+    pulled += static_cast<long>(v.at("changes").as_array().size());
+    cursor = v.at("cursor").as_string().c_str();
+    if (!v.at("hasMore").as_bool()) break;
+  }
+  double pull_seconds = std::chrono::duration<double>(Clock::now() - pull_start).count();
+  long peak_kib = status_kib(server->pid(), "VmHWM");
+  server->stop();
+
+  std::printf("ops_per_s=%.0f p50_ms=%.2f p99_ms=%.2f pull_rows_per_s=%.0f server_peak_rss_mb=%.1f "
+              "ops=%ld failed_batches=%ld followed_rows=%ld pulled_rows=%ld\n",
+              static_cast<double>(total_ops) / push_seconds, percentile(all, 0.50), percentile(all, 0.99),
+              static_cast<double>(pulled) / pull_seconds, static_cast<double>(peak_kib) / 1024.0, total_ops,
+              failures.load(), followed_rows.load(), pulled);
+  return failures == 0 && pulled == o.pull_rows ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--db") o.db = value;
+    else if (flag == "--clients") o.clients = std::stoi(value);
+    else if (flag == "--batches") o.batches_per_client = std::stoi(value);
+    else if (flag == "--batch-size") o.batch_size = std::stoi(value);
+    else if (flag == "--pull-rows") o.pull_rows = std::stoi(value);
+    else {
+      std::cerr << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] [--pull-rows N]\n";
+      return 2;
+    }
+  }
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::cerr << "avsync-bench: " << e.what() << "\n";
+    return 1;
+  }
+}
