@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test bench clean
+.PHONY: all bootstrap build run test test-sanitize bench clean
 
 all: build
 
@@ -18,12 +18,21 @@ build: bootstrap
 run: build
 	@scripts/dev-run $(BUILD)
 
+# Every test, then every test again under ASan and UBSan.
 test: build
 	@scripts/check-layering
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@$(MAKE) test-sanitize
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
 
 clean:
 	rm -rf $(BUILD)
+
+# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: bootstrap
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS) --timeout 600

@@ -13,11 +13,6 @@ constexpr std::size_t kMaxOperationIdLength = 128;
 
 Error bad_request(std::string message) { return Error{ErrorCode::bad_request, std::move(message)}; }
 
-boost::json::value nullable(const std::optional<std::string>& v) {
-  if (!v) return nullptr;
-  return boost::json::string(*v);
-}
-
 }  // namespace
 
 Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limits) {
@@ -76,36 +71,80 @@ std::string encode_batch_response(const std::vector<OperationResult>& results,
   return boost::json::serialize(root);
 }
 
+namespace {
+
+// Appends `text` as a JSON string. The text is valid UTF-8 (it was validated on the way
+// in), so only quotes, backslashes and control characters need escaping.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the current run of bytes copied as they are
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out.push_back('"');
+}
+
+}  // namespace
+
+// Pages can hold 10,000 rows: they are written straight into one buffer rather than
+// built as a JSON tree first.
 std::string encode_changes(const ChangePage& page, std::string_view cursor,
                            UnixMillis server_time) {
-  boost::json::array changes;
-  changes.reserve(page.changes.size());
-  for (const RowChange& c : page.changes) {
-    boost::json::object o;
-    o["entity"] = c.entity->name;
-    o["entityId"] = c.entity_id;
-    o["action"] = c.deleted ? "delete" : "upsert";
+  std::string out;
+  out.reserve(64 + page.changes.size() * 320);
+  out.append("{\"changes\":[");
+  for (std::size_t n = 0; n < page.changes.size(); ++n) {
+    const RowChange& c = page.changes[n];
+    if (n) out.push_back(',');
+    out.append("{\"entity\":");
+    append_json_string(out, c.entity->name);
+    out.append(",\"entityId\":");
+    append_json_string(out, c.entity_id);
     if (c.deleted) {
-      o["data"] = nullptr;
+      out.append(",\"action\":\"delete\",\"data\":null");
     } else {
-      boost::json::object data;
-      data.reserve(c.values.size() + 3);
-      data["id"] = c.entity_id;
-      for (std::size_t i = 0; i < c.values.size(); ++i)
-        data[c.entity->fields[i].name] = nullable(c.values[i]);
-      data["created_at"] = c.created_at;
-      data["updated_at"] = c.updated_at;
-      o["data"] = std::move(data);
+      out.append(",\"action\":\"upsert\",\"data\":{\"id\":");
+      append_json_string(out, c.entity_id);
+      for (std::size_t i = 0; i < c.values.size(); ++i) {
+        out.push_back(',');
+        append_json_string(out, c.entity->fields[i].name);
+        out.push_back(':');
+        if (c.values[i]) append_json_string(out, *c.values[i]);
+        else out.append("null");
+      }
+      out.append(",\"created_at\":");
+      append_json_string(out, c.created_at);
+      out.append(",\"updated_at\":");
+      append_json_string(out, c.updated_at);
+      out.push_back('}');
     }
-    o["serverTimestamp"] = c.updated_at;
-    changes.push_back(std::move(o));
+    out.append(",\"serverTimestamp\":");
+    append_json_string(out, c.updated_at);
+    out.push_back('}');
   }
-  boost::json::object root;
-  root["changes"] = std::move(changes);
-  root["cursor"] = cursor;
-  root["hasMore"] = page.has_more;
-  root["serverTimestamp"] = format_timestamp(server_time);
-  return boost::json::serialize(root);
+  out.append("],\"cursor\":");
+  append_json_string(out, cursor);
+  out.append(page.has_more ? ",\"hasMore\":true" : ",\"hasMore\":false");
+  out.append(",\"serverTimestamp\":");
+  append_json_string(out, format_timestamp(server_time));
+  out.push_back('}');
+  return out;
 }
 
 std::string encode_error(ErrorCode code, std::string_view message) {

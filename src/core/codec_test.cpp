@@ -51,5 +51,27 @@ TEST(Codec, BatchResponseListsResultsInOrder) {
             R"("serverTimestamp":"1970-01-01T00:00:00.002Z"})");
 }
 
+TEST(Codec, ChangePagesEscapeEveryStringAndParseBack) {
+  const EntitySpec& customers = *find_entity("customers");
+  RowChange row{&customers, "id-1", false, std::vector<std::optional<std::string>>(customers.fields.size()),
+                "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", 7};
+  std::string nasty = std::string("q\"b\\n\n\r\t\x01\x1f\x7f Pe\xC3\xB1" "a \xF0\x9F\x98\x80 ") + '\0' + "end";
+  row.values[customers.field_index("name")] = nasty;
+  RowChange tombstone{&customers, "id-2", true, {}, "c", "u", 8};
+  ChangePage page{{row, tombstone}, 8, true};
+  std::string json = encode_changes(page, "v1.8", 0);
+  auto parsed = parse_json(json);
+  ASSERT_TRUE(parsed) << json;
+  const JsonValue& first = parsed->find("changes")->items.at(0);
+  EXPECT_EQ(first.find("data")->find("name")->text, nasty);
+  EXPECT_TRUE(first.find("data")->find("phone")->is_null());
+  EXPECT_EQ(first.find("serverTimestamp")->text, "2026-01-02T00:00:00.000Z");
+  const JsonValue& second = parsed->find("changes")->items.at(1);
+  EXPECT_EQ(second.find("action")->text, "delete");
+  EXPECT_TRUE(second.find("data")->is_null());
+  EXPECT_EQ(parsed->find("cursor")->text, "v1.8");
+  EXPECT_TRUE(parsed->find("hasMore")->boolean);
+}
+
 }  // namespace
 }  // namespace avsync

@@ -77,7 +77,7 @@ int serve(const CommandLine& cmd) {
   http.read_timeout = std::chrono::seconds(*read_timeout);
 
   SystemClock clock;
-  auto store = store::open_store(cmd.database_url(), {.pool_size = 2 * std::max<std::size_t>(4, http.threads)});
+  auto store = store::open_store(cmd.database_url(), {.pool_size = 4});
   store->migrate();
   SyncService sync(*store, clock);
   Authenticator auth(*store, clock);

@@ -101,7 +101,8 @@ std::optional<Error> apply_delete(BatchTransaction& tx, const ValidOperation& op
   return std::nullopt;
 }
 
-OperationRecord describe(const Operation& op, std::string_view now_text) {
+// The log row for an operation, as sent; status and time are filled in when it is applied.
+OperationRecord describe(const Operation& op) {
   const JsonValue* ts = op.body.find("clientTimestamp");
   return OperationRecord{
       .operation_id = op.operation_id,
@@ -111,7 +112,6 @@ OperationRecord describe(const Operation& op, std::string_view now_text) {
       .payload = loggable_payload(op.body),
       .status = OperationStatus::processed,
       .client_timestamp = ts && ts->is_string() ? std::optional<std::string>(ts->text) : std::nullopt,
-      .processed_at = std::string(now_text),
   };
 }
 
@@ -119,40 +119,56 @@ OperationRecord describe(const Operation& op, std::string_view now_text) {
 
 std::vector<OperationResult> SyncService::apply_batch(const RequestContext& context,
                                                       const std::vector<Operation>& operations) {
+  // Validation and the log record need no database: prepare them before taking the
+  // store's writer, so the serialised part of a batch is only its reads and writes.
+  struct Prepared {
+    Result<ValidOperation> valid;
+    OperationRecord record;
+  };
+  std::vector<Prepared> prepared;
+  prepared.reserve(operations.size());
+  for (const Operation& op : operations) {
+    Prepared p{validate_operation(op.body), describe(op)};
+    if (p.valid) {
+      p.record.entity = std::string(p.valid->entity->name);  // `payments` is logged as `abonos`
+      p.record.entity_id = p.valid->entity_id;
+    }
+    prepared.push_back(std::move(p));
+  }
+
   std::vector<OperationResult> results;
   results.reserve(operations.size());
   auto tx = store_.begin_batch(context.business_id);
-  for (const Operation& op : operations) {
+  for (Prepared& p : prepared) {
     const UnixMillis now = clock_.now();
     const std::string now_text = format_timestamp(now);
     // §3.2: an applied operation is never applied again; a failed one is re-evaluated.
-    if (tx->find_operation(op.operation_id) == OperationStatus::processed) {
-      results.push_back({op.operation_id, std::nullopt, now});
+    if (tx->find_operation(p.record.operation_id) == OperationStatus::processed) {
+      results.push_back({p.record.operation_id, std::nullopt, now});
       continue;
     }
-    OperationRecord record = describe(op, now_text);
     std::optional<Error> error;
-    auto valid = validate_operation(op.body);
-    if (!valid) {
-      error = valid.error();
+    if (!p.valid) {
+      error = p.valid.error();
     } else {
-      record.entity = std::string(valid->entity->name);  // `payments` is logged as `abonos`
-      record.entity_id = valid->entity_id;
+      const ValidOperation& valid = *p.valid;
       tx->begin_operation();
-      switch (valid->action) {
-        case Action::insert: error = apply_insert(*tx, *valid, now, now_text); break;
-        case Action::update: error = apply_update(*tx, *valid, now, now_text); break;
-        case Action::remove: error = apply_delete(*tx, *valid, now, now_text); break;
+      switch (valid.action) {
+        case Action::insert: error = apply_insert(*tx, valid, now, now_text); break;
+        case Action::update: error = apply_update(*tx, valid, now, now_text); break;
+        case Action::remove: error = apply_delete(*tx, valid, now, now_text); break;
       }
       tx->end_operation(!error);
     }
+    OperationRecord& record = p.record;
+    record.processed_at = now_text;
     if (error) {
       record.status = OperationStatus::failed;
       record.error = std::string(to_wire(error->code));
       record.message = error->message;
     }
     tx->record_operation(record);
-    results.push_back({op.operation_id, std::move(error), now});
+    results.push_back({record.operation_id, std::move(error), now});
   }
   tx->commit();
   return results;

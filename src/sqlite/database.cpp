@@ -122,6 +122,13 @@ Query Database::query(std::string_view sql) {
   return Query(*this, *it->second);
 }
 
+int Database::checkpoint_passive() {
+  int wal_frames = 0, checkpointed = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &checkpointed);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(rc, "wal checkpoint");
+  return wal_frames - checkpointed;
+}
+
 void Database::fail(int code, std::string_view context) const {
   throw Failure(sqlite3_extended_errcode(db_),
                 "sqlite error " + std::to_string(code) + " (" + sqlite3_errmsg(db_) + ") in: " +

@@ -86,6 +86,9 @@ class Database {
   void exec(std::string_view sql);
   // A cached prepared statement for `sql`, compiled on first use.
   Query query(std::string_view sql);
+  // Copies committed WAL frames into the database file without waiting for readers or
+  // blocking writers (SQLITE_CHECKPOINT_PASSIVE). Returns the frames still in the WAL.
+  int checkpoint_passive();
   // Throws Failure describing the last error on this connection.
   [[noreturn]] void fail(int code, std::string_view context) const;
 

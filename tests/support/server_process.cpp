@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -87,6 +89,10 @@ ServerProcess::ServerProcess(std::string db_url, std::vector<std::string> extra_
 
 ServerProcess::~ServerProcess() {
   if (running()) kill9();
+  if (const char* keep = std::getenv("AVSYNC_KEEP_TEST_DIRS"); keep && *keep == '1') {
+    std::fprintf(stderr, "kept %s\n", dir_.c_str());
+    return;
+  }
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }

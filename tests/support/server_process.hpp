@@ -27,7 +27,7 @@ class ServerProcess {
   explicit ServerProcess(std::vector<std::string> extra_serve_args = {});
   // Serves an existing database URL instead of a fresh temporary SQLite file.
   ServerProcess(std::string db_url, std::vector<std::string> extra_serve_args);
-  ~ServerProcess();  // stops the server and removes the directory
+  ~ServerProcess();  // stops the server and removes the directory (AVSYNC_KEEP_TEST_DIRS=1 keeps it)
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 

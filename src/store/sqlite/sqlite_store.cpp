@@ -1,9 +1,14 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "sqlite/database.hpp"
+#include "store/sqlite/group_commit.hpp"
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
 
@@ -91,10 +96,8 @@ class ReaderPool {
 
 class SqliteBatch final : public BatchTransaction {
  public:
-  SqliteBatch(std::unique_lock<std::mutex> lock, Database& db, const Statements& sql,
-              std::string_view business_id)
-      : lock_(std::move(lock)), db_(db), sql_(sql), business_(business_id),
-        tx_(db, sqlite::Transaction::Lock::immediate) {
+  SqliteBatch(GroupCommit::Slot slot, Database& db, const Statements& sql, std::string_view business_id)
+      : slot_(std::move(slot)), db_(db), sql_(sql), business_(business_id) {
     auto q = db_.query("SELECT version FROM businesses WHERE id = ?1");
     q.bind(1, business_);
     version_ = q.step() ? static_cast<std::uint64_t>(q.int64(0)) : 0;
@@ -180,10 +183,12 @@ class SqliteBatch final : public BatchTransaction {
   }
 
   void commit() override {
-    auto q = db_.query("UPDATE businesses SET version = ?2 WHERE id = ?1 AND version < ?2");
-    q.bind(1, business_).bind(2, static_cast<std::int64_t>(version_));
-    q.run();
-    tx_.commit();
+    {
+      auto q = db_.query("UPDATE businesses SET version = ?2 WHERE id = ?1 AND version < ?2");
+      q.bind(1, business_).bind(2, static_cast<std::int64_t>(version_));
+      q.run();
+    }  // the statement is reset here, while this batch still owns the connection
+    slot_.commit();
   }
 
  private:
@@ -200,11 +205,10 @@ class SqliteBatch final : public BatchTransaction {
     q.run();
   }
 
-  std::unique_lock<std::mutex> lock_;  // first member: released last
+  GroupCommit::Slot slot_;  // first member: ends the batch's turn last
   Database& db_;
   const Statements& sql_;
   std::string business_;
-  sqlite::Transaction tx_;
   std::uint64_t version_ = 0;
 };
 
@@ -214,15 +218,25 @@ class SqliteStore final : public Store {
       : writer_(path, Database::Access::read_write), readers_(path, std::max<std::size_t>(1, options.pool_size)) {
     // The writer touches index pages all over the file; a larger cache than SQLite's
     // 2 MiB default saves re-reading them on every batch. Readers keep the default.
-    writer_.exec("PRAGMA cache_size=-16384");
+    // Checkpoints run on their own thread (below), not inside the writer's commits.
+    writer_.exec("PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=0");
+    checkpointer_ = std::thread([this, path] { checkpoint_until_stopped(path); });
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();
   }
 
   void migrate() override {
-    std::lock_guard lock(writer_mutex_);
+    auto slot = groups_.join();
     writer_.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
         " name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-    sqlite::Transaction tx(writer_, sqlite::Transaction::Lock::immediate);
     std::int64_t applied = 0;
     {
       auto q = writer_.query("SELECT coalesce(max(version), 0) FROM schema_migrations");
@@ -238,7 +252,7 @@ class SqliteStore final : public Store {
       q.bind(1, static_cast<std::int64_t>(m.version)).bind(2, m.name);
       q.run();
     }
-    tx.commit();
+    slot.commit();
   }
 
   bool ping() override {
@@ -252,9 +266,8 @@ class SqliteStore final : public Store {
   }
 
   std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
-    std::unique_lock lock(writer_mutex_);
     return translating_busy([&]() -> std::unique_ptr<BatchTransaction> {
-      return std::make_unique<SqliteBatch>(std::move(lock), writer_, sql_, business_id);
+      return std::make_unique<SqliteBatch>(groups_.join(), writer_, sql_, business_id);
     });
   }
 
@@ -273,43 +286,63 @@ class SqliteStore final : public Store {
       q.bind(1, business_id);
       if (q.step()) tenant_version = static_cast<std::uint64_t>(q.int64(0));
     }
+    // One statement per entity, each walking its (business_id, version) index in order;
+    // merging their heads yields the tenant's changes in version order while reading
+    // only the rows the page returns (plus one per entity).
+    struct Stream {
+      Stream(const EntitySpec& e, Database& db, const std::string& sql) : entity(&e), query(db.query(sql)) {}
+      const EntitySpec* entity;
+      Query query;
+      bool has_row = false;
+    };
+    std::vector<std::unique_ptr<Stream>> streams;
     for (const EntitySpec& entity : all_entities()) {
       const EntitySql& sql = sql_.entity[index_of(entity)];
       const std::string& text =
           query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
                               : (query.include_deleted ? sql.changes : sql.changes_live_only);
-      auto q = db->query(text);
-      q.bind(1, business_id).bind(2, static_cast<std::int64_t>(query.after_version));
-      q.bind(3, static_cast<std::int64_t>(query.limit + 1));
-      if (query.changed_since) q.bind(4, *query.changed_since);
-      while (q.step()) {
-        RowChange change{&entity, std::string(q.text(0)), q.int64(1) != 0, {},
-                         std::string(q.text(3)), std::string(q.text(4)),
-                         static_cast<std::uint64_t>(q.int64(2))};
-        change.values.reserve(entity.fields.size());
-        for (std::size_t i = 0; i < entity.fields.size(); ++i)
-          change.values.push_back(q.optional_text(kChangesFieldsAt + static_cast<int>(i)));
-        page.changes.push_back(std::move(change));
+      auto stream = std::make_unique<Stream>(entity, *db, text);
+      stream->query.bind(1, business_id).bind(2, static_cast<std::int64_t>(query.after_version));
+      stream->query.bind(3, static_cast<std::int64_t>(query.limit + 1));
+      if (query.changed_since) stream->query.bind(4, *query.changed_since);
+      stream->has_row = stream->query.step();
+      streams.push_back(std::move(stream));
+    }
+    page.changes.reserve(std::min<std::size_t>(query.limit, 1024));
+    for (;;) {
+      Stream* next = nullptr;
+      for (auto& s : streams)
+        if (s->has_row && (!next || s->query.int64(2) < next->query.int64(2))) next = s.get();
+      if (!next) break;
+      if (page.changes.size() == query.limit) {
+        page.has_more = true;
+        break;
       }
+      const Query& q = next->query;
+      RowChange change{next->entity, std::string(q.text(0)), q.int64(1) != 0, {},
+                       std::string(q.text(3)), std::string(q.text(4)),
+                       static_cast<std::uint64_t>(q.int64(2))};
+      change.values.reserve(next->entity->fields.size());
+      for (std::size_t i = 0; i < next->entity->fields.size(); ++i)
+        change.values.push_back(q.optional_text(kChangesFieldsAt + static_cast<int>(i)));
+      page.changes.push_back(std::move(change));
+      next->has_row = next->query.step();
     }
+    streams.clear();  // reset the statements before the snapshot ends
     snapshot.commit();
-    std::sort(page.changes.begin(), page.changes.end(),
-              [](const RowChange& a, const RowChange& b) { return a.version < b.version; });
-    if (page.changes.size() > query.limit) {
-      page.changes.resize(query.limit);
-      page.has_more = true;
-      page.cursor_version = page.changes.back().version;
-    } else {
-      page.cursor_version = std::max(query.after_version, tenant_version);
-    }
+    page.cursor_version = page.has_more ? page.changes.back().version
+                                        : std::max(query.after_version, tenant_version);
     return page;
   }
 
   void create_business(std::string_view id, std::string_view name, std::string_view now) override {
-    std::lock_guard lock(writer_mutex_);
-    auto q = writer_.query("INSERT INTO businesses (id, name, created_at) VALUES (?1, ?2, ?3)");
-    q.bind(1, id).bind(2, name).bind(3, now);
-    q.run();
+    auto slot = groups_.join();
+    {
+      auto q = writer_.query("INSERT INTO businesses (id, name, created_at) VALUES (?1, ?2, ?3)");
+      q.bind(1, id).bind(2, name).bind(3, now);
+      q.run();
+    }
+    slot.commit();
   }
 
   bool business_exists(std::string_view id) override {
@@ -320,13 +353,16 @@ class SqliteStore final : public Store {
   }
 
   void create_token(const TokenRecord& t, std::string_view now) override {
-    std::lock_guard lock(writer_mutex_);
-    auto q = writer_.query(
-        "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5)");
-    q.bind(1, t.token_hash).bind(2, t.business_id).bind(3, t.user_id).bind(4, t.expires_at);
-    q.bind(5, now);
-    q.run();
+    auto slot = groups_.join();
+    {
+      auto q = writer_.query(
+          "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at)"
+          " VALUES (?1, ?2, ?3, ?4, ?5)");
+      q.bind(1, t.token_hash).bind(2, t.business_id).bind(3, t.user_id).bind(4, t.expires_at);
+      q.bind(5, now);
+      q.run();
+    }
+    slot.commit();
   }
 
   std::optional<TokenRecord> find_token(std::string_view token_hash) override {
@@ -341,18 +377,46 @@ class SqliteStore final : public Store {
   }
 
   bool revoke_token(std::string_view token_hash, std::string_view now) override {
-    std::lock_guard lock(writer_mutex_);
-    auto q = writer_.query(
-        "UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE token_hash = ?1");
-    q.bind(1, token_hash).bind(2, now);
-    return q.run() > 0;
+    auto slot = groups_.join();
+    bool found;
+    {
+      auto q = writer_.query(
+          "UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE token_hash = ?1");
+      q.bind(1, token_hash).bind(2, now);
+      found = q.run() > 0;
+    }
+    slot.commit();
+    return found;
   }
 
  private:
-  std::mutex writer_mutex_;
+  // Copies the WAL back into the database file every 200 ms on a separate connection, so
+  // commits only append to the WAL. PASSIVE checkpoints never block the writer or readers.
+  void checkpoint_until_stopped(const std::string& path) {
+    try {
+      Database db(path, Database::Access::read_write);
+      std::unique_lock lock(checkpoint_mutex_);
+      while (!checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; })) {
+        lock.unlock();
+        db.checkpoint_passive();
+        lock.lock();
+      }
+      lock.unlock();
+      db.checkpoint_passive();
+    } catch (const std::exception& e) {
+      // The WAL then grows until the next start checkpoints it; the data is safe either way.
+      std::fprintf(stderr, "avsync: background checkpoint stopped: %s\n", e.what());
+    }
+  }
+
   Database writer_;
+  GroupCommit groups_{writer_};
   ReaderPool readers_;
   Statements sql_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace

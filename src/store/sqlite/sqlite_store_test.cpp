@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "sqlite/database.hpp"
 #include "store/migrations.hpp"
@@ -120,6 +122,46 @@ TEST_F(SqliteStoreTest, FeedIsOrderedByVersionAndFullSyncLeavesOutTombstones) {
   EXPECT_TRUE(paged.has_more);
   EXPECT_EQ(paged.changes[0].entity_id, "c1");  // its update moved it to v3
   EXPECT_EQ(paged.cursor_version, 4u);
+}
+
+// Group commit: batches from many threads share transactions. Each batch's commit() must
+// return only once its rows are committed (visible to another connection), a batch that
+// is abandoned must vanish without taking its group with it, and tenant versions must
+// stay unique.
+TEST_F(SqliteStoreTest, ConcurrentBatchesCommitDurablyAndIndependently) {
+  const EntitySpec& c = *find_entity("customers");
+  constexpr int kThreads = 8, kBatches = 40;
+  std::atomic<int> invisible_after_commit{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      sqlite::Database observer(path_, sqlite::Database::Access::read_write);
+      for (int b = 0; b < kBatches; ++b) {
+        std::string id = "t" + std::to_string(t) + "-b" + std::to_string(b);
+        auto tx = store_->begin_batch("b1");
+        tx->insert_row(c, id, customer("x"), {1, "t", tx->next_version()});
+        if (b % 5 == 4) continue;  // abandoned: rolled back when tx goes out of scope
+        tx->commit();
+        auto q = observer.query("SELECT count(*) FROM customers WHERE business_id = 'b1' AND id = ?1");
+        q.bind(1, id);
+        q.step();
+        if (q.int64(0) != 1) ++invisible_after_commit;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(invisible_after_commit.load(), 0);
+
+  sqlite::Database db(path_, sqlite::Database::Access::read_write);
+  auto rows = db.query("SELECT count(*), count(DISTINCT version), max(version) FROM customers WHERE business_id = 'b1'");
+  ASSERT_TRUE(rows.step());
+  EXPECT_EQ(rows.int64(0), kThreads * kBatches * 4 / 5);
+  EXPECT_EQ(rows.int64(1), rows.int64(0)) << "versions are unique";
+  auto abandoned = db.query("SELECT count(*) FROM customers WHERE id LIKE '%-b4' OR id LIKE '%-b9'");
+  ASSERT_TRUE(abandoned.step());
+  EXPECT_EQ(abandoned.int64(0), 0);
+  auto feed = store_->read_changes("b1", {.limit = 10000});
+  EXPECT_EQ(feed.changes.size(), static_cast<std::size_t>(kThreads * kBatches * 4 / 5));
+  EXPECT_GE(feed.cursor_version, static_cast<std::uint64_t>(rows.int64(2)));
 }
 
 }  // namespace
