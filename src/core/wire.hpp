@@ -46,6 +46,7 @@ struct ChangePage {
   std::vector<RowChange> changes;
   std::uint64_t cursor_version;  // resume after this version
   bool has_more;
+  std::uint64_t latest_version = 0;  // the tenant's newest change version in the snapshot
 };
 
 }  // namespace avsync

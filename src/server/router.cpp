@@ -167,6 +167,12 @@ HttpResponse Router::get_changes(const HttpRequest& request, std::string_view qu
                           "since must be a cursor from a previous response or an ISO-8601 timestamp");
   }
   ChangePage page = sync_.read_changes(*context, change_query);
+  // Versions only grow, so a cursor past the tenant's newest change was not issued by this
+  // tenant's feed (another tenant's cursor, or a database restored from a backup). Serving
+  // it would silently skip changes until the counter caught up.
+  if (change_query.after_version > page.latest_version)
+    return error_response(ErrorCode::bad_request,
+                          "since is a cursor this feed never issued; sync again from the beginning");
   HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
   r.business_id = context->business_id;
   r.operation_count = page.changes.size();

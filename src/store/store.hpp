@@ -123,7 +123,8 @@ class Store {
   virtual std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) = 0;
 
   // One page of the tenant's compacted change feed, read from one consistent snapshot.
-  // A page with has_more=false resumes at the tenant's latest version.
+  // A page with has_more=false resumes at the tenant's latest version; latest_version
+  // says what that version is.
   virtual ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) = 0;
 
   virtual void create_business(std::string_view id, std::string_view name, std::string_view now) = 0;

@@ -119,6 +119,16 @@ TEST_F(ChangesTest, MalformedSinceOrLimitIs400) {
   EXPECT_EQ(http->get_changes(token_a, "since=").status, 200);
 }
 
+TEST_F(ChangesTest, ACursorAheadOfTheFeedIsRefused) {
+  insert_customer();
+  std::string cursor;
+  pull_all(token_a, "", 1000, &cursor);
+  EXPECT_EQ(http->get_changes(token_a, "since=" + cursor).status, 200);
+  auto res = http->get_changes(token_a, "since=v1.999999");
+  EXPECT_EQ(res.status, 400) << res.body;
+  EXPECT_EQ(parse_json_body(res.body).at("error").at("code"), "BAD_REQUEST");
+}
+
 TEST_F(ChangesTest, LimitsAboveTenThousandAreCapped) {
   std::vector<boost::json::object> ops;
   for (int round = 0; round < 21; ++round) {

@@ -207,7 +207,7 @@ void run_http_server(const HttpServerOptions& options, const RequestHandler& han
                      const std::function<void(std::uint16_t)>& on_listening) {
   std::size_t threads = options.threads
                             ? options.threads
-                            : std::max<std::size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
+                            : std::max<std::size_t>(8, 4 * std::max(1u, std::thread::hardware_concurrency()));
   asio::io_context io(static_cast<int>(threads));
   ServerState state{options, handler};
 

@@ -17,7 +17,7 @@ namespace avsync::server {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;           // 0 picks a free port
-  std::size_t threads = 0;             // 0: max(4, 2 x cores); the store blocks a thread
+  std::size_t threads = 0;             // 0: max(8, 4 x cores); store calls block a thread
   std::size_t body_limit = 4 << 20;    // PROTOCOL.md §3: 4 MiB default
   std::size_t header_limit = 16 << 10;
   std::size_t max_connections = 1024;  // beyond this, new connections are closed at once

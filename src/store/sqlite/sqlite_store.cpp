@@ -330,6 +330,7 @@ class SqliteStore final : public Store {
     }
     streams.clear();  // reset the statements before the snapshot ends
     snapshot.commit();
+    page.latest_version = tenant_version;
     page.cursor_version = page.has_more ? page.changes.back().version
                                         : std::max(query.after_version, tenant_version);
     return page;
