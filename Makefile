@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize bench clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench clean
 
 all: build
 
@@ -18,11 +18,12 @@ build: bootstrap
 run: build
 	@scripts/dev-run $(BUILD)
 
-# Every test, then every test again under ASan and UBSan.
+# Every test, then every test again under ASan+UBSan and under TSan.
 test: build
 	@scripts/check-layering
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 	@$(MAKE) test-sanitize
+	@$(MAKE) test-tsan
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
@@ -35,4 +36,12 @@ test-sanitize: bootstrap
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The whole suite built with ThreadSanitizer: the server's threads, group commit and the
+# concurrent tests. A report aborts the process, which fails its test.
+test-tsan: bootstrap
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --output-on-failure -j $(JOBS) --timeout 600

@@ -19,10 +19,12 @@
 
 #include "http_client.hpp"
 #include "server_process.hpp"
+#include "sync_fixture.hpp"
 
 namespace {
 
 using avsync::testing::HttpClient;
+using avsync::testing::new_uuid;
 using avsync::testing::ServerProcess;
 using Clock = std::chrono::steady_clock;
 
@@ -34,16 +36,6 @@ struct Options {
   int pull_rows = 50000;
   std::string threads;  // server --threads; empty: its default
 };
-
-std::string uuid(std::mt19937_64& rng) {
-  std::uint64_t a = rng(), b = rng();
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
-}
 
 // An hour ago plus `offset_ms`: every batch a seller builds is stamped later than the one
 // before, so its updates win last-write-wins over the inserts they follow.
@@ -60,9 +52,9 @@ std::string past_iso(long offset_ms) {
   return buf + std::string(millis);
 }
 
-boost::json::object op(std::mt19937_64& rng, const char* entity, const char* action, const std::string& id,
+boost::json::object op(const char* entity, const char* action, const std::string& id,
                        boost::json::object payload, const std::string& ts) {
-  return {{"operationId", uuid(rng)}, {"entity", entity}, {"action", action}, {"entityId", id},
+  return {{"operationId", new_uuid()}, {"entity", entity}, {"action", action}, {"entityId", id},
           {"payload", std::move(payload)}, {"clientTimestamp", ts}};
 }
 
@@ -73,15 +65,15 @@ std::string mixed_batch(std::mt19937_64& rng, int size, int batch_number, std::v
   const std::string ts = past_iso(batch_number * 1000L);
   const std::size_t earlier = customers.size();  // updates touch rows of earlier batches only
   while (static_cast<int>(ops.size()) < size) {
-    std::string customer = uuid(rng), sale = uuid(rng);
-    ops.push_back(op(rng, "customers", "insert", customer, {{"name", "Cliente " + customer.substr(0, 8)}, {"phone", "+57 300"}}, ts));
-    ops.push_back(op(rng, "sales", "insert", sale, {{"customer_id", customer}, {"total", "45.50"}, {"payment_type", "credit"}}, ts));
-    ops.push_back(op(rng, "sale_items", "insert", uuid(rng), {{"sale_id", sale}, {"product_name", "Arroz 1kg"}, {"quantity", 3}, {"unit_price", "10.50"}}, ts));
-    ops.push_back(op(rng, "sale_items", "insert", uuid(rng), {{"sale_id", sale}, {"product_name", "Aceite"}, {"quantity", 1}, {"unit_price", "14.00"}}, ts));
-    ops.push_back(op(rng, "abonos", "insert", uuid(rng), {{"customer_id", customer}, {"sale_id", sale}, {"amount", "20.00"}}, ts));
-    ops.push_back(op(rng, "distribuciones", "insert", uuid(rng), {{"product_name", "Arroz 1kg"}, {"quantity", "12.5"}, {"seller", "ruta 3"}}, ts));
+    std::string customer = new_uuid(), sale = new_uuid();
+    ops.push_back(op("customers", "insert", customer, {{"name", "Cliente " + customer.substr(0, 8)}, {"phone", "+57 300"}}, ts));
+    ops.push_back(op("sales", "insert", sale, {{"customer_id", customer}, {"total", "45.50"}, {"payment_type", "credit"}}, ts));
+    ops.push_back(op("sale_items", "insert", new_uuid(), {{"sale_id", sale}, {"product_name", "Arroz 1kg"}, {"quantity", 3}, {"unit_price", "10.50"}}, ts));
+    ops.push_back(op("sale_items", "insert", new_uuid(), {{"sale_id", sale}, {"product_name", "Aceite"}, {"quantity", 1}, {"unit_price", "14.00"}}, ts));
+    ops.push_back(op("abonos", "insert", new_uuid(), {{"customer_id", customer}, {"sale_id", sale}, {"amount", "20.00"}}, ts));
+    ops.push_back(op("distribuciones", "insert", new_uuid(), {{"product_name", "Arroz 1kg"}, {"quantity", "12.5"}, {"seller", "ruta 3"}}, ts));
     if (earlier > 0)  // stamped after everything before it, even an update of the same row
-      ops.push_back(op(rng, "customers", "update", customers[rng() % earlier], {{"notes", "visitado"}},
+      ops.push_back(op("customers", "update", customers[rng() % earlier], {{"notes", "visitado"}},
                        past_iso(batch_number * 1000L + static_cast<long>(ops.size()))));
     customers.push_back(customer);
   }
@@ -182,12 +174,11 @@ int run(const Options& o) {
   // Pull phase: a device's initial sync of pull_rows rows, at the default page size.
   {
     HttpClient loader(server->port());
-    std::mt19937_64 rng(42);
     std::string ts = past_iso(0);
     for (int done = 0; done < o.pull_rows;) {
       boost::json::array ops;
       for (int i = 0; i < 500 && done < o.pull_rows; ++i, ++done)
-        ops.push_back(op(rng, "distribuciones", "insert", uuid(rng),
+        ops.push_back(op("distribuciones", "insert", new_uuid(),
                          {{"product_name", "Producto " + std::to_string(done)}, {"quantity", "2.5"}, {"route", "norte"}}, ts));
       loader.post_batch(pull_token, boost::json::serialize(boost::json::object{{"operations", std::move(ops)}}));
     }

@@ -2,23 +2,12 @@
 
 #include <thread>
 
-#include "sqlite/database.hpp"
 #include "sync_fixture.hpp"
 
 namespace avsync::testing {
 namespace {
 
 using IdempotencyTest = SyncServerTest;
-
-// Every applied write advances the tenant's change version by one, and nothing else
-// does: the difference between two readings counts the writes applied in between.
-std::int64_t writes_so_far(const ServerProcess& server, const std::string& business) {
-  sqlite::Database db(server.db_url().substr(7), sqlite::Database::Access::read_write);
-  auto q = db.query("SELECT version FROM businesses WHERE id = ?1");
-  q.bind(1, business);
-  q.step();
-  return q.int64(0);
-}
 
 TEST_F(IdempotencyTest, ARepeatInALaterBatchSucceedsWithoutReapplying) {
   std::string id = new_uuid();
@@ -40,10 +29,10 @@ TEST_F(IdempotencyTest, TheSameOperationTwiceInOneBatchAppliesOnce) {
   auto insert = operation("twice", "abonos", "insert", id, R"({"customer_id":")" + abono_customer + R"(","amount":10})", ts(1));
   // Applied twice, the update would tie with itself and answer CONFLICT.
   auto update = operation("twice-u", "abonos", "update", id, R"({"amount":11})", ts(2));
-  auto before = writes_so_far(*server, business_a);
+  auto before = tenant_version(business_a);
   auto results = push({insert, insert, update, update});
   for (const auto& r : results) EXPECT_TRUE(r.success) << r.operation_id << ": " << r.message;
-  EXPECT_EQ(writes_so_far(*server, business_a) - before, 2);
+  EXPECT_EQ(tenant_version(business_a) - before, 2);
 }
 
 TEST_F(IdempotencyTest, ARepeatedDeleteIsAnsweredFromTheLog) {
@@ -51,9 +40,9 @@ TEST_F(IdempotencyTest, ARepeatedDeleteIsAnsweredFromTheLog) {
   std::string id = insert_customer();
   auto del = operation("del", "customers", "delete", id, "", ts(5));
   ASSERT_TRUE(push_one(del).success);
-  auto before = writes_so_far(*server, business_a);
+  auto before = tenant_version(business_a);
   EXPECT_TRUE(push_one(del).success);
-  EXPECT_EQ(writes_so_far(*server, business_a), before);
+  EXPECT_EQ(tenant_version(business_a), before);
 }
 
 TEST_F(IdempotencyTest, AFailedOperationIsEvaluatedAgainOnRetry) {
@@ -78,7 +67,7 @@ TEST_F(IdempotencyTest, TwentyConcurrentIdenticalRequestsApplyOnce) {
   std::string body = batch_body({operation("race", "abonos", "insert", abono,
                                            R"({"customer_id":")" + customer + R"(","amount":"50.00"})", ts(1)),
                                  operation("race-2", "customers", "update", customer, R"({"phone":"7"})", ts(2))});
-  auto before = writes_so_far(*server, business_a);
+  auto before = tenant_version(business_a);
   std::vector<std::thread> threads;
   std::vector<HttpResult> results(20);
   for (int i = 0; i < 20; ++i)
@@ -89,7 +78,7 @@ TEST_F(IdempotencyTest, TwentyConcurrentIdenticalRequestsApplyOnce) {
     auto v = parse_json_body(r.body);
     for (const auto& res : v.at("results").as_array()) EXPECT_TRUE(res.at("success").as_bool()) << r.body;
   }
-  EXPECT_EQ(writes_so_far(*server, business_a) - before, 2);  // one insert, one update
+  EXPECT_EQ(tenant_version(business_a) - before, 2);  // one insert, one update
   auto rows = pull_all(token_a);
   EXPECT_EQ(std::count_if(rows.begin(), rows.end(), [&](const FeedRow& r) { return r.entity == "abonos/" + abono; }), 1);
 }

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "sqlite/database.hpp"
+
 namespace avsync::testing {
 
 std::string new_uuid() {
@@ -119,6 +121,15 @@ std::map<std::string, FeedRow> SyncServerTest::state_of(const std::string& token
   std::map<std::string, FeedRow> state;
   for (auto& row : pull_all(token)) state[row.entity] = row;
   return state;
+}
+
+std::int64_t SyncServerTest::tenant_version(const std::string& business_id) {
+  sqlite::Database db(server->db_url().substr(std::string_view("sqlite:").size()),
+                      sqlite::Database::Access::read_write);
+  auto q = db.query("SELECT version FROM businesses WHERE id = ?1");
+  q.bind(1, business_id);
+  EXPECT_TRUE(q.step());
+  return q.int64(0);
 }
 
 std::string SyncServerTest::insert_customer(const std::string& name, const std::string& token) {

@@ -57,6 +57,10 @@ class SyncServerTest : public ::testing::Test {
   // The latest state per "entity/id" from a full pull.
   std::map<std::string, FeedRow> state_of(const std::string& token);
 
+  // The tenant's change version as stored. Every applied write advances it by one and
+  // nothing else does, so the difference between two readings counts applied writes.
+  std::int64_t tenant_version(const std::string& business_id);
+
   // Convenience inserts (tenant A unless given another token); return the new id.
   std::string insert_customer(const std::string& name = "Ana Ruiz", const std::string& token = "");
   std::string insert_sale(const std::string& customer_id, const std::string& token = "");
