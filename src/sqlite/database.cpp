@@ -66,6 +66,8 @@ int Query::run() {
   return sqlite3_changes(db_.handle());
 }
 
+int Query::column_count() const { return sqlite3_column_count(stmt_); }
+
 bool Query::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 std::int64_t Query::int64(int column) const { return sqlite3_column_int64(stmt_, column); }

@@ -62,6 +62,7 @@ class Query {
   // Runs a statement that returns no rows; returns the number of rows changed.
   int run();
 
+  int column_count() const;
   bool is_null(int column) const;
   std::int64_t int64(int column) const;
   std::string_view text(int column) const;  // valid until the next step()

@@ -13,6 +13,25 @@ std::string field_list(const EntitySpec& e) {
   return out;
 }
 
+// How a timestamp column reads back. SQLite keeps the canonical text; PostgreSQL keeps
+// timestamptz, formatted here as the protocol's UTC-with-milliseconds text.
+std::string timestamp_out(std::string_view column, Placeholders s) {
+  if (s == Placeholders::sqlite) return std::string(column);
+  return "to_char(" + std::string(column) + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
+// The field columns as a SELECT list, every value as canonical text.
+std::string select_fields(const EntitySpec& e, Placeholders s) {
+  std::string out;
+  for (const FieldSpec& f : e.fields) {
+    out += ", ";
+    if (s == Placeholders::postgres && f.type != FieldType::timestamp) out += std::string(f.name) + "::text";
+    else if (f.type == FieldType::timestamp) out += timestamp_out(f.name, s);
+    else out += std::string(f.name);
+  }
+  return out;
+}
+
 }  // namespace
 
 EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
@@ -21,7 +40,8 @@ EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
   auto p = [s](int n) { return param(s, n); };
   const std::string key = " WHERE business_id = " + p(1) + " AND id = " + p(2);
   EntitySql sql;
-  sql.select_row = "SELECT deleted, last_write_ms" + fields + " FROM " + table + key;
+  const std::string selected = select_fields(e, s);
+  sql.select_row = "SELECT deleted, last_write_ms" + selected + " FROM " + table + key;
   sql.select_live = "SELECT 1 FROM " + table + key + " AND deleted = 0";
 
   std::string values;
@@ -39,9 +59,10 @@ EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
   sql.delete_row = "UPDATE " + table + " SET deleted = 1, updated_at = " + p(3) +
                    ", last_write_ms = " + p(4) + ", version = " + p(5) + key;
 
-  const std::string changes_head = "SELECT id, deleted, version, created_at, updated_at" + fields +
-                                   " FROM " + table + " WHERE business_id = " + p(1) +
-                                   " AND version > " + p(2);
+  const std::string id = s == Placeholders::postgres ? "id::text" : "id";
+  const std::string changes_head = "SELECT " + id + ", deleted, version, " + timestamp_out("created_at", s) +
+                                   ", " + timestamp_out("updated_at", s) + selected + " FROM " + table +
+                                   " WHERE business_id = " + p(1) + " AND version > " + p(2);
   const std::string tail = " ORDER BY version LIMIT " + p(3);
   const std::string live = " AND deleted = 0";
   const std::string since = " AND updated_at >= " + p(4);

@@ -1,5 +1,6 @@
 #include <stdexcept>
 
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -13,7 +14,7 @@ std::unique_ptr<Store> open_store(std::string_view url, const StoreOptions& opti
     return open_sqlite_store(path, options);
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://"))
-    throw std::invalid_argument("the PostgreSQL store is not available in this build yet");
+    return open_postgres_store(std::string(url), options);
   throw std::invalid_argument("unknown --db URL '" + std::string(url) +
                               "': use sqlite:PATH or postgresql://...");
 }

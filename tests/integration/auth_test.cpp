@@ -1,6 +1,5 @@
 // PROTOCOL.md §2: every /sync/* request needs exactly one valid bearer token.
 
-#include "sqlite/database.hpp"
 #include "sync_fixture.hpp"
 
 namespace avsync::testing {
@@ -56,21 +55,17 @@ TEST_F(AuthTest, RevocationTakesEffectOnTheVeryNextRequest) {
 TEST_F(AuthTest, ExpiredTokenIs401) {
   std::string token = server->create_token(business_a, "short-lived", "1");
   EXPECT_EQ(changes_with("Bearer " + token).status, 200);
-  {
-    // Age every token of this user past its expiry, as an hour passing would.
-    sqlite::Database db(server->db_url().substr(7), sqlite::Database::Access::read_write);
-    auto q = db.query("UPDATE auth_tokens SET expires_at_ms = 1000 WHERE user_id = 'short-lived'");
-    ASSERT_EQ(q.run(), 1);
-  }
+  // Age the token past its expiry, as an hour passing would.
+  query_database(server->db_url(), "UPDATE auth_tokens SET expires_at_ms = 1000 WHERE user_id = 'short-lived'");
+  ASSERT_EQ(query_database(server->db_url(), "SELECT count(*) FROM auth_tokens WHERE expires_at_ms = 1000")[0][0], "1");
   expect_unauthenticated(changes_with("Bearer " + token));
 }
 
 TEST_F(AuthTest, TokensAreStoredOnlyAsHashes) {
-  sqlite::Database db(server->db_url().substr(7), sqlite::Database::Access::read_write);
-  auto q = db.query("SELECT count(*) FROM auth_tokens WHERE token_hash = ?1 OR token_hash LIKE ?2");
-  q.bind(1, token_a).bind(2, "%" + token_a.substr(4, 20) + "%");
-  ASSERT_TRUE(q.step());
-  EXPECT_EQ(q.int64(0), 0);
+  auto rows = query_database(server->db_url(),
+                             "SELECT count(*) FROM auth_tokens WHERE token_hash = $1 OR token_hash LIKE $2",
+                             {token_a, "%" + token_a.substr(4, 20) + "%"});
+  EXPECT_EQ(rows.at(0).at(0), "0");
 }
 
 TEST_F(AuthTest, AdminRejectsBadTokenRequests) {

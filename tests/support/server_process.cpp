@@ -14,6 +14,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "sqlite/database.hpp"
+#include "store/postgres/pg.hpp"
+
 #ifndef AVSYNC_SERVER_BIN
 #error "AVSYNC_SERVER_BIN must name the avsync-server binary"
 #endif
@@ -49,7 +52,46 @@ std::filesystem::path make_temp_dir() {
   return dir;
 }
 
+// A fresh database for one ServerProcess: SQLite in `dir`, or a new PostgreSQL database.
+std::string fresh_database_url(const std::filesystem::path& dir) {
+  const char* url_file = std::getenv("AVSYNC_TEST_PG_URL_FILE");
+  if (!url_file || !*url_file) return "sqlite:" + (dir / "server.db").string();
+  std::string base = trim(read_file(url_file));
+  if (base.empty()) throw std::runtime_error(std::string("no PostgreSQL URL in ") + url_file + " (did the cluster start?)");
+  static std::atomic<int> counter{0};
+  std::string name = "avsync_t" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  store::pg::Connection admin(base);
+  admin.exec("DROP DATABASE IF EXISTS " + name);
+  admin.exec("CREATE DATABASE " + name);
+  return base.substr(0, base.rfind('/') + 1) + name;
+}
+
 }  // namespace
+
+DbRows query_database(const std::string& db_url, const std::string& sql, const std::vector<std::string>& params) {
+  DbRows rows;
+  if (db_url.starts_with("sqlite:")) {
+    sqlite::Database db(db_url.substr(7), sqlite::Database::Access::read_write);
+    std::string text = sql;
+    for (auto& c : text)
+      if (c == '$') c = '?';
+    auto q = db.query(text);
+    for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i) + 1, params[i]);
+    while (q.step()) {
+      auto& row = rows.emplace_back();
+      for (int c = 0; c < q.column_count(); ++c) row.push_back(q.optional_text(c));
+    }
+    return rows;
+  }
+  store::pg::Connection db(db_url);
+  store::pg::Params p(params.begin(), params.end());
+  auto r = db.query(sql, p);
+  for (int i = 0; i < r.rows(); ++i) {
+    auto& row = rows.emplace_back();
+    for (int c = 0; c < r.columns(); ++c) row.push_back(r.optional_text(i, c));
+  }
+  return rows;
+}
 
 CommandOutput run_server_command(const std::vector<std::string>& args) {
   auto dir = make_temp_dir();
@@ -75,8 +117,7 @@ CommandOutput run_server_command(const std::vector<std::string>& args) {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_serve_args)
-    : dir_(make_temp_dir()), db_url_("sqlite:" + (dir_ / "server.db").string()),
-      extra_args_(std::move(extra_serve_args)) {
+    : dir_(make_temp_dir()), db_url_(fresh_database_url(dir_)), extra_args_(std::move(extra_serve_args)) {
   auto migrated = run_server_command({"migrate", "--db", db_url_});
   if (migrated.exit_code != 0) throw std::runtime_error("migrate failed: " + migrated.err);
 }

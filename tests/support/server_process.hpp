@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,17 @@ struct CommandOutput {
 // Runs `avsync-server args...` to completion.
 CommandOutput run_server_command(const std::vector<std::string>& args);
 
+// One statement against a server's database (sqlite:... or postgresql://...), written with
+// $1, $2 placeholders; every value comes back as text (nullopt for NULL).
+using DbRows = std::vector<std::vector<std::optional<std::string>>>;
+DbRows query_database(const std::string& db_url, const std::string& sql,
+                      const std::vector<std::string>& params = {});
+
 class ServerProcess {
  public:
-  // Creates a fresh temporary database; does not start serving yet.
+  // Creates a fresh database and migrates it; does not start serving yet. The database is
+  // a temporary SQLite file, or, when AVSYNC_TEST_PG_URL_FILE names a file holding a
+  // PostgreSQL URL (the suite's throwaway cluster), a new database in that cluster.
   explicit ServerProcess(std::vector<std::string> extra_serve_args = {});
   // Serves an existing database URL instead of a fresh temporary SQLite file.
   ServerProcess(std::string db_url, std::vector<std::string> extra_serve_args);

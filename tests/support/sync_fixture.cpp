@@ -2,7 +2,6 @@
 
 #include <random>
 
-#include "sqlite/database.hpp"
 
 namespace avsync::testing {
 
@@ -124,12 +123,9 @@ std::map<std::string, FeedRow> SyncServerTest::state_of(const std::string& token
 }
 
 std::int64_t SyncServerTest::tenant_version(const std::string& business_id) {
-  sqlite::Database db(server->db_url().substr(std::string_view("sqlite:").size()),
-                      sqlite::Database::Access::read_write);
-  auto q = db.query("SELECT version FROM businesses WHERE id = ?1");
-  q.bind(1, business_id);
-  EXPECT_TRUE(q.step());
-  return q.int64(0);
+  auto rows = query_database(server->db_url(), "SELECT version FROM businesses WHERE id = $1", {business_id});
+  EXPECT_EQ(rows.size(), 1u);
+  return rows.empty() ? -1 : std::stoll(rows[0][0].value_or("-1"));
 }
 
 std::string SyncServerTest::insert_customer(const std::string& name, const std::string& token) {

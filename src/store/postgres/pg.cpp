@@ -1,0 +1,98 @@
+#include "store/postgres/pg.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+
+namespace avsync::store::pg {
+
+Result::~Result() { PQclear(result_); }
+
+int Result::rows() const { return PQntuples(result_); }
+
+int Result::columns() const { return PQnfields(result_); }
+
+int Result::affected() const {
+  const char* n = PQcmdTuples(result_);
+  return n && *n ? std::atoi(n) : 0;
+}
+
+bool Result::is_null(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
+
+std::string_view Result::text(int row, int column) const {
+  return std::string_view(PQgetvalue(result_, row, column),
+                          static_cast<std::size_t>(PQgetlength(result_, row, column)));
+}
+
+std::optional<std::string> Result::optional_text(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return std::string(text(row, column));
+}
+
+long long Result::int64(int row, int column) const {
+  return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);
+}
+
+Connection::Connection(const std::string& url) {
+  conn_ = PQconnectdb(url.c_str());
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string why = conn_ ? PQerrorMessage(conn_) : "out of memory";
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw Failure("08001", true, "cannot connect to PostgreSQL: " + why);
+  }
+  // Silence NOTICEs (e.g. "relation already exists, skipping") on stderr.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+bool Connection::healthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+
+void Connection::fail(pg_result* result, std::string_view context) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state ? state : "";
+  std::string message = PQerrorMessage(conn_);
+  PQclear(result);
+  bool lost = PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || sqlstate == "57P01" ||
+              sqlstate.empty();
+  throw Failure(sqlstate, lost, "PostgreSQL error " + sqlstate + ": " + message + " in: " + std::string(context));
+}
+
+Result Connection::exec(std::string_view sql) {
+  std::string text(sql);
+  pg_result* r = PQexec(conn_, text.c_str());
+  auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql);
+  return Result(r);
+}
+
+Result Connection::query(const std::string& sql, const Params& params) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    std::string name = "s" + std::to_string(prepared_.size());
+    pg_result* r = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, sql);
+    PQclear(r);
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  std::vector<std::string> owned;  // NUL-terminated copies: libpq wants C strings
+  owned.reserve(params.size());
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) {
+    if (!p) {
+      values.push_back(nullptr);
+      continue;
+    }
+    owned.emplace_back(*p);
+    values.push_back(owned.back().c_str());
+  }
+  pg_result* r = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
+                                nullptr, nullptr, 0);
+  auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql);
+  return Result(r);
+}
+
+}  // namespace avsync::store::pg

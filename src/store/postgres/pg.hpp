@@ -1,0 +1,78 @@
+#pragma once
+// A thin RAII layer over libpq: a connection with a cache of prepared statements and a
+// result that frees itself. Every value travels as text; user data is always a parameter.
+// Failures throw pg::Failure carrying the SQLSTATE, so the store can tell a lost
+// connection from a constraint violation.
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace avsync::store::pg {
+
+class Failure : public std::runtime_error {
+ public:
+  Failure(std::string sqlstate, bool connection_lost, const std::string& what)
+      : std::runtime_error(what), sqlstate_(std::move(sqlstate)), connection_lost_(connection_lost) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+  // The server went away (or never answered): the connection is unusable.
+  bool connection_lost() const { return connection_lost_; }
+
+ private:
+  std::string sqlstate_;
+  bool connection_lost_;
+};
+
+class Result {
+ public:
+  explicit Result(pg_result* result) : result_(result) {}
+  ~Result();
+  Result(Result&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+  Result& operator=(Result&&) = delete;
+
+  int rows() const;
+  int columns() const;
+  int affected() const;  // rows changed by INSERT/UPDATE/DELETE
+  bool is_null(int row, int column) const;
+  std::string_view text(int row, int column) const;
+  std::optional<std::string> optional_text(int row, int column) const;
+  long long int64(int row, int column) const;
+
+ private:
+  pg_result* result_;
+};
+
+// Parameters for one execution: text values or NULL.
+using Params = std::vector<std::optional<std::string_view>>;
+
+class Connection {
+ public:
+  // Connects to `url` (postgresql://...). Throws Failure(connection_lost) when it cannot.
+  explicit Connection(const std::string& url);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs statements without parameters (BEGIN, COMMIT, DDL).
+  Result exec(std::string_view sql);
+  // Runs `sql` as a named prepared statement, preparing it on first use.
+  Result query(const std::string& sql, const Params& params);
+  // False once the connection is known to be broken.
+  bool healthy() const;
+
+ private:
+  [[noreturn]] void fail(pg_result* result, std::string_view context);
+
+  pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
+};
+
+}  // namespace avsync::store::pg

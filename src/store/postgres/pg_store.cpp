@@ -1,0 +1,370 @@
+#include "store/postgres/pg_store.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/ids.hpp"
+#include "store/entity_sql.hpp"
+#include "store/migrations.hpp"
+#include "store/postgres/pg.hpp"
+
+namespace avsync::store {
+namespace {
+
+using pg::Connection;
+using pg::Params;
+
+std::size_t index_of(const EntitySpec& entity) {
+  return static_cast<std::size_t>(&entity - all_entities().data());
+}
+
+struct Statements {
+  std::vector<EntitySql> entity;
+  std::vector<std::vector<std::string>> references;
+
+  Statements() {
+    for (const EntitySpec& e : all_entities()) {
+      entity.push_back(make_entity_sql(e, Placeholders::postgres));
+      auto& refs = references.emplace_back();
+      for (const Reference& r : references_to(e)) refs.push_back(count_references_sql(r, Placeholders::postgres));
+    }
+  }
+};
+
+// Any database failure leaves the store as "unavailable, retry later" for the client
+// (503): a lost connection, a server shutting down, a deadlock or serialisation failure.
+[[noreturn]] void throw_unavailable(const std::exception& e) { throw Unavailable(e.what()); }
+
+// jsonb cannot hold U+0000, which a rejected operation may carry; the log keeps U+FFFD.
+std::string jsonb_safe(std::string json) {
+  for (std::size_t at = json.find("\\u0000"); at != std::string::npos; at = json.find("\\u0000", at))
+    json.replace(at, 6, "\\ufffd");
+  return json;
+}
+
+// Connections shared by all threads; a broken one is dropped and replaced on next use.
+class Pool {
+ public:
+  Pool(std::string url, std::size_t size) : url_(std::move(url)), size_(std::max<std::size_t>(1, size)) {}
+
+  class Lease {
+   public:
+    Lease(Pool& pool, std::unique_ptr<Connection> c) : pool_(pool), conn_(std::move(c)) {}
+    Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+    ~Lease() {
+      if (conn_) pool_.give_back(std::move(conn_));
+    }
+    Connection& operator*() { return *conn_; }
+    Connection* operator->() { return conn_.get(); }
+
+   private:
+    Pool& pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  // Blocks while every connection is in use. Throws Unavailable when the database is down.
+  Lease take() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(c));
+    }
+    ++open_;
+    lock.unlock();
+    try {
+      return Lease(*this, std::make_unique<Connection>(url_));
+    } catch (const std::exception& e) {
+      lock.lock();
+      --open_;
+      available_.notify_one();
+      throw_unavailable(e);
+    }
+  }
+
+ private:
+  void give_back(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mutex_);
+    if (c->healthy()) idle_.push_back(std::move(c));
+    else --open_;
+    available_.notify_one();
+  }
+
+  std::string url_;
+  std::size_t size_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::size_t open_ = 0;  // connections in existence, idle or leased
+};
+
+// Runs `f`, turning database failures into Unavailable.
+template <typename F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const pg::Failure& e) {
+    throw_unavailable(e);
+  }
+}
+
+class PgBatch final : public BatchTransaction {
+ public:
+  PgBatch(Pool::Lease lease, const Statements& sql, std::string_view business_id)
+      : conn_(std::move(lease)), sql_(sql), business_(business_id) {
+    guarded([&] {
+      conn_->exec("BEGIN");
+      open_ = true;
+      // The tenant's row lock, held to commit: batches of one tenant run one at a time
+      // on every server, so the idempotency check below sees every committed operation.
+      auto r = conn_->query("SELECT version FROM businesses WHERE id = $1 FOR UPDATE", {business_});
+      version_ = r.rows() ? static_cast<std::uint64_t>(r.int64(0, 0)) : 0;
+      return 0;
+    });
+  }
+
+  ~PgBatch() override {
+    if (!open_) return;
+    try {
+      conn_->exec("ROLLBACK");
+    } catch (...) {
+      // A lost connection rolled back by itself; the pool drops it.
+    }
+  }
+
+  std::optional<OperationStatus> find_operation(std::string_view operation_id) override {
+    return guarded([&]() -> std::optional<OperationStatus> {
+      auto r = conn_->query("SELECT status FROM sync_operations WHERE business_id = $1 AND operation_id = $2",
+                            {business_, operation_id});
+      if (!r.rows()) return std::nullopt;
+      return r.text(0, 0) == "processed" ? OperationStatus::processed : OperationStatus::failed;
+    });
+  }
+
+  void record_operation(const OperationRecord& r) override {
+    std::string payload = jsonb_safe(r.payload);
+    auto opt = [](const std::optional<std::string>& v) -> std::optional<std::string_view> {
+      return v ? std::optional<std::string_view>(*v) : std::nullopt;
+    };
+    guarded([&] {
+      conn_->query(
+          "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
+          " status, error, message, client_timestamp, processed_at, created_at)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
+          " ON CONFLICT (business_id, operation_id) DO UPDATE SET entity = excluded.entity,"
+          " action = excluded.action, entity_id = excluded.entity_id, payload = excluded.payload,"
+          " status = excluded.status, error = excluded.error, message = excluded.message,"
+          " client_timestamp = excluded.client_timestamp, processed_at = excluded.processed_at",
+          {business_, r.operation_id, r.entity, r.action, r.entity_id, payload,
+           r.status == OperationStatus::processed ? "processed" : "failed", opt(r.error), opt(r.message),
+           opt(r.client_timestamp), r.processed_at});
+      return 0;
+    });
+  }
+
+  void begin_operation() override { guarded([&] { return conn_->exec("SAVEPOINT op").rows(); }); }
+  void end_operation(bool keep) override {
+    guarded([&] {
+      if (!keep) conn_->exec("ROLLBACK TO SAVEPOINT op");
+      return conn_->exec("RELEASE SAVEPOINT op").rows();
+    });
+  }
+
+  std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
+    return guarded([&]() -> std::optional<StoredRow> {
+      auto r = conn_->query(sql_.entity[index_of(entity)].select_row, {business_, id});
+      if (!r.rows()) return std::nullopt;
+      StoredRow row{r.int64(0, 0) != 0, r.int64(0, 1), {}};
+      row.values.reserve(entity.fields.size());
+      for (std::size_t i = 0; i < entity.fields.size(); ++i)
+        row.values.push_back(r.optional_text(0, kSelectRowFieldsAt + static_cast<int>(i)));
+      return row;
+    });
+  }
+
+  bool is_live(const EntitySpec& entity, std::string_view id) override {
+    return guarded([&] { return conn_->query(sql_.entity[index_of(entity)].select_live, {business_, id}).rows() > 0; });
+  }
+
+  std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
+    const EntitySpec& target = *find_entity(ref.from->fields[ref.field].references);
+    auto refs = references_to(target);
+    auto n = static_cast<std::size_t>(
+        std::find_if(refs.begin(), refs.end(),
+                     [&](const Reference& r) { return r.from == ref.from && r.field == ref.field; }) -
+        refs.begin());
+    return guarded([&] { return conn_->query(sql_.references[index_of(target)][n], {business_, id}).int64(0, 0); });
+  }
+
+  std::uint64_t next_version() override { return ++version_; }
+
+  void insert_row(const EntitySpec& entity, std::string_view id,
+                  const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
+    write(sql_.entity[index_of(entity)].insert_row, id, &values, stamp);
+  }
+
+  void update_row(const EntitySpec& entity, std::string_view id,
+                  const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
+    write(sql_.entity[index_of(entity)].update_row, id, &values, stamp);
+  }
+
+  void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
+    write(sql_.entity[index_of(entity)].delete_row, id, nullptr, stamp);
+  }
+
+  void commit() override {
+    guarded([&] {
+      conn_->query("UPDATE businesses SET version = $2 WHERE id = $1 AND version < $2",
+                   {business_, std::to_string(version_)});
+      conn_->exec("COMMIT");
+      open_ = false;
+      return 0;
+    });
+  }
+
+ private:
+  void write(const std::string& sql, std::string_view id, const std::vector<std::optional<std::string>>* values,
+             const WriteStamp& stamp) {
+    std::string write_time = std::to_string(stamp.write_time), version = std::to_string(stamp.version);
+    Params params{business_, id, stamp.now, write_time, version};
+    if (values)
+      for (const auto& v : *values) params.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+    guarded([&] { return conn_->query(sql, params).affected(); });
+  }
+
+  Pool::Lease conn_;
+  const Statements& sql_;
+  std::string business_;
+  std::uint64_t version_ = 0;
+  bool open_ = false;
+};
+
+class PgStore final : public Store {
+ public:
+  PgStore(const std::string& url, const StoreOptions& options) : pool_(url, options.pool_size) {}
+
+  void migrate() override {
+    guarded([&] {
+      auto c = pool_.take();
+      c->exec("BEGIN");
+      // Two servers starting at once: the second waits here, then finds nothing to do.
+      c->exec("SELECT pg_advisory_xact_lock(7205769)");
+      c->exec("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+              " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+      auto applied = c->exec("SELECT coalesce(max(version), 0) FROM schema_migrations").int64(0, 0);
+      for (const Migration& m : postgres_migrations()) {
+        if (m.version <= applied) continue;
+        c->exec(m.sql);
+        c->query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                 {std::to_string(m.version), m.name});
+      }
+      c->exec("COMMIT");
+      return 0;
+    });
+  }
+
+  bool ping() override {
+    try {
+      auto c = pool_.take();
+      c->exec("SELECT 1");
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
+    return std::make_unique<PgBatch>(pool_.take(), sql_, business_id);
+  }
+
+  ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
+    return guarded([&] {
+      auto c = pool_.take();
+      // One snapshot for the tenant's version and every entity's rows.
+      c->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      ChangePage page{{}, query.after_version, false};
+      auto v = c->query("SELECT version FROM businesses WHERE id = $1", {business_id});
+      page.latest_version = v.rows() ? static_cast<std::uint64_t>(v.int64(0, 0)) : 0;
+      std::string after = std::to_string(query.after_version), limit = std::to_string(query.limit + 1);
+      for (const EntitySpec& entity : all_entities()) {
+        const EntitySql& sql = sql_.entity[index_of(entity)];
+        const std::string& text =
+            query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
+                                : (query.include_deleted ? sql.changes : sql.changes_live_only);
+        Params params{business_id, after, limit};
+        if (query.changed_since) params.push_back(*query.changed_since);
+        auto r = c->query(text, params);
+        for (int row = 0; row < r.rows(); ++row) {
+          RowChange change{&entity, std::string(r.text(row, 0)), r.int64(row, 1) != 0, {},
+                           std::string(r.text(row, 3)), std::string(r.text(row, 4)),
+                           static_cast<std::uint64_t>(r.int64(row, 2))};
+          change.values.reserve(entity.fields.size());
+          for (std::size_t i = 0; i < entity.fields.size(); ++i)
+            change.values.push_back(r.optional_text(row, kChangesFieldsAt + static_cast<int>(i)));
+          page.changes.push_back(std::move(change));
+        }
+      }
+      c->exec("COMMIT");
+      std::sort(page.changes.begin(), page.changes.end(),
+                [](const RowChange& a, const RowChange& b) { return a.version < b.version; });
+      if (page.changes.size() > query.limit) {
+        page.changes.resize(query.limit);
+        page.has_more = true;
+      }
+      page.cursor_version = page.has_more ? page.changes.back().version
+                                          : std::max(query.after_version, page.latest_version);
+      return page;
+    });
+  }
+
+  void create_business(std::string_view id, std::string_view name, std::string_view now) override {
+    guarded([&] { return pool_.take()->query("INSERT INTO businesses (id, name, created_at) VALUES ($1, $2, $3)",
+                                              {id, name, now}).affected(); });
+  }
+
+  bool business_exists(std::string_view id) override {
+    if (!normalize_uuid(id)) return false;  // not a uuid: cannot name a business
+    return guarded([&] { return pool_.take()->query("SELECT 1 FROM businesses WHERE id = $1", {id}).rows() > 0; });
+  }
+
+  void create_token(const TokenRecord& t, std::string_view now) override {
+    std::string expires = std::to_string(t.expires_at);
+    guarded([&] {
+      return pool_.take()->query(
+          "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at)"
+          " VALUES ($1, $2, $3, $4, $5)", {t.token_hash, t.business_id, t.user_id, expires, now}).affected();
+    });
+  }
+
+  std::optional<TokenRecord> find_token(std::string_view token_hash) override {
+    return guarded([&]() -> std::optional<TokenRecord> {
+      auto r = pool_.take()->query(
+          "SELECT business_id::text, user_id, expires_at_ms, revoked_at IS NOT NULL FROM auth_tokens"
+          " WHERE token_hash = $1", {token_hash});
+      if (!r.rows()) return std::nullopt;
+      return TokenRecord{std::string(token_hash), std::string(r.text(0, 0)), std::string(r.text(0, 1)),
+                         r.int64(0, 2), r.text(0, 3) == "t"};
+    });
+  }
+
+  bool revoke_token(std::string_view token_hash, std::string_view now) override {
+    return guarded([&] {
+      return pool_.take()->query("UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE token_hash = $1",
+                                 {token_hash, now}).affected() > 0;
+    });
+  }
+
+ private:
+  Pool pool_;
+  Statements sql_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOptions& options) {
+  return std::make_unique<PgStore>(url, options);
+}
+
+}  // namespace avsync::store
