@@ -49,6 +49,12 @@ Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::healthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
+bool Connection::still_alive() {
+  if (!healthy()) return false;
+  if (PQconsumeInput(conn_) == 0) return false;  // EOF or error on the socket
+  return PQstatus(conn_) == CONNECTION_OK;
+}
+
 void Connection::fail(pg_result* result, std::string_view context) {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = state ? state : "";

@@ -67,6 +67,9 @@ class Connection {
   Result query(const std::string& sql, const Params& params);
   // False once the connection is known to be broken.
   bool healthy() const;
+  // Reads whatever the server sent while the connection sat idle, without blocking: a
+  // database that restarted has closed it, and this notices before a request is lost on it.
+  bool still_alive();
 
  private:
   [[noreturn]] void fail(pg_result* result, std::string_view context);

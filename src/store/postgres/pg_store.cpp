@@ -66,11 +66,13 @@ class Pool {
   // Blocks while every connection is in use. Throws Unavailable when the database is down.
   Lease take() {
     std::unique_lock lock(mutex_);
-    available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
-    if (!idle_.empty()) {
+    for (;;) {
+      available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+      if (idle_.empty()) break;
       auto c = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(*this, std::move(c));
+      if (c->still_alive()) return Lease(*this, std::move(c));
+      --open_;  // closed while idle (the database restarted): replace it
     }
     ++open_;
     lock.unlock();

@@ -1,0 +1,67 @@
+// PostgreSQL going away and coming back: requests fail cleanly with 503 UNAVAILABLE while
+// it is down, nothing is half-applied, and the server recovers without a restart. The
+// test runs its own cluster, since it stops it.
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "sync_fixture.hpp"
+
+#ifndef AVSYNC_PG_CLUSTER_SCRIPT
+#error "AVSYNC_PG_CLUSTER_SCRIPT must name scripts/pg-cluster"
+#endif
+
+namespace avsync::testing {
+namespace {
+
+int cluster(const std::string& command, const std::filesystem::path& dir) {
+  std::string line = std::string(AVSYNC_PG_CLUSTER_SCRIPT) + " " + command + " " + dir.string() + " >/dev/null";
+  return std::system(line.c_str());
+}
+
+TEST(PostgresRecovery, RequestsFailWith503WhileTheDatabaseIsDownAndServingResumesByItself) {
+  auto dir = std::filesystem::temp_directory_path() / ("avsync-pg-recovery-" + std::to_string(::getpid()));
+  ASSERT_EQ(cluster("start", dir), 0) << "PostgreSQL must start for this test";
+  std::string url;
+  std::getline(std::ifstream(dir / "url"), url);
+
+  ServerProcess server(url, {});
+  std::string business = server.create_business("Tienda");
+  std::string token = server.create_token(business, "ana");
+  server.start();
+  HttpClient http(server.port());
+  std::string before = new_uuid(), during = new_uuid();
+  auto insert = [&](const std::string& id) {
+    return http.post_batch(token, batch_body({operation("op-" + id, "customers", "insert", id, R"({"name":"Ana"})", ts(1))}));
+  };
+  ASSERT_EQ(insert(before).status, 200);
+
+  ASSERT_EQ(cluster("stop", dir), 0);
+  auto down = insert(during);
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(parse_json_body(down.body).at("error").at("code"), "UNAVAILABLE");
+  EXPECT_EQ(http.request("GET", "/healthz").status, 503);
+  EXPECT_EQ(http.get_changes(token).status, 503);
+
+  ASSERT_EQ(cluster("restart", dir), 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  HttpResult retried;
+  do {
+    retried = insert(during);
+    if (retried.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(retried.status, 200) << "the server did not recover: " << retried.body;
+  EXPECT_TRUE(parse_json_body(retried.body).at("results").at(0).at("success").as_bool());
+
+  auto feed = parse_json_body(http.get_changes(token).body).at("changes").as_array();
+  EXPECT_EQ(feed.size(), 2u);  // both rows, once each
+  server.stop();
+  cluster("stop", dir);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace avsync::testing
