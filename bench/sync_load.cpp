@@ -35,6 +35,8 @@ struct Options {
   int batch_size = 100;
   int pull_rows = 50000;
   std::string threads;  // server --threads; empty: its default
+  std::string db_pool;  // server --db-pool; empty: its default
+  int naive_ops = 0;    // also push this many operations one per request (one transaction each)
 };
 
 // An hour ago plus `offset_ms`: every batch a seller builds is stamped later than the one
@@ -110,7 +112,9 @@ double cpu_seconds(pid_t pid) {
 }
 
 int run(const Options& o) {
-  std::vector<std::string> serve_args = o.threads.empty() ? std::vector<std::string>{} : std::vector<std::string>{"--threads", o.threads};
+  std::vector<std::string> serve_args;
+  if (!o.threads.empty()) serve_args.insert(serve_args.end(), {"--threads", o.threads});
+  if (!o.db_pool.empty()) serve_args.insert(serve_args.end(), {"--db-pool", o.db_pool});
   auto server = o.db.empty() ? std::make_unique<ServerProcess>(serve_args)
                              : std::make_unique<ServerProcess>(o.db, serve_args);
   std::string business = server->create_business("bench push");
@@ -165,6 +169,30 @@ int run(const Options& o) {
   for (auto& t : sellers) t.join();
   double push_seconds = std::chrono::duration<double>(Clock::now() - push_start).count();
   const double push_cpu = cpu_seconds(server->pid()) - cpu_before_push;
+
+  // The naive design for comparison: the same kind of operations, one per request, so one
+  // transaction (and one durable commit) per operation.
+  double naive_ops_per_s = 0;
+  if (o.naive_ops > 0) {
+    std::vector<std::vector<std::string>> singles(static_cast<std::size_t>(o.clients));
+    for (int c = 0; c < o.clients; ++c) {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(c) * 104729 + 7);
+      std::vector<std::string> customers;
+      for (int i = 0; i < o.naive_ops / o.clients; ++i)
+        singles[static_cast<std::size_t>(c)].push_back(mixed_batch(rng, 1, i, customers));
+    }
+    auto naive_start = Clock::now();
+    std::vector<std::thread> naive;
+    for (int c = 0; c < o.clients; ++c)
+      naive.emplace_back([&, c] {
+        HttpClient client(server->port());
+        for (const auto& body : singles[static_cast<std::size_t>(c)])
+          if (client.post_batch(token, body).status != 200) ++failures;
+      });
+    for (auto& t : naive) t.join();
+    naive_ops_per_s = static_cast<double>(o.naive_ops / o.clients * o.clients) /
+                      std::chrono::duration<double>(Clock::now() - naive_start).count();
+  }
   pushing = false;
   follower.join();
   std::vector<double> all;
@@ -208,9 +236,10 @@ int run(const Options& o) {
   // server_cpu_us_per_op: the server's CPU time (all threads) per pushed operation, a figure
   // less sensitive than ops/s to the load generator sharing the machine.
   std::printf("ops_per_s=%.0f p50_ms=%.2f p99_ms=%.2f pull_rows_per_s=%.0f server_peak_rss_mb=%.1f "
-              "server_cpu_us_per_op=%.1f ops=%ld failed_batches=%ld followed_rows=%ld pulled_rows=%ld\n",
+              "server_cpu_us_per_op=%.1f naive_ops_per_s=%.0f ops=%ld failed_batches=%ld followed_rows=%ld "
+              "pulled_rows=%ld\n",
               static_cast<double>(total_ops) / push_seconds, percentile(all, 0.50), percentile(all, 0.99),
-              percentile(pull_rates, 0.5), static_cast<double>(peak_kib) / 1024.0, push_cpu * 1e6 / static_cast<double>(total_ops), total_ops,
+              percentile(pull_rates, 0.5), static_cast<double>(peak_kib) / 1024.0, push_cpu * 1e6 / static_cast<double>(total_ops), naive_ops_per_s, total_ops,
               failures.load(), followed_rows.load(), pulled);
   return failures == 0 && pulled == o.pull_rows ? 0 : 1;
 }
@@ -227,8 +256,11 @@ int main(int argc, char** argv) {
     else if (flag == "--batch-size") o.batch_size = std::stoi(value);
     else if (flag == "--pull-rows") o.pull_rows = std::stoi(value);
     else if (flag == "--server-threads") o.threads = value;
+    else if (flag == "--naive-ops") o.naive_ops = std::stoi(value);
+    else if (flag == "--db-pool") o.db_pool = value;
     else {
-      std::cerr << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] [--pull-rows N]\n";
+      std::cerr << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] [--pull-rows N]"
+                   " [--server-threads N] [--db-pool N] [--naive-ops N]\n";
       return 2;
     }
   }

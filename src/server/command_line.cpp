@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <set>
+#include <thread>
 
 #include "core/clock.hpp"
 #include "server/auth.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 constexpr std::string_view kUsage = R"(usage:
   avsync-server migrate                                   [--db URL]
-  avsync-server serve [--listen HOST:PORT] [--threads N] [--batch-limit N]
+  avsync-server serve [--listen HOST:PORT] [--threads N] [--batch-limit N] [--db-pool N]
                       [--body-limit BYTES] [--read-timeout SECONDS]     [--db URL]
   avsync-server admin create-business --name NAME        [--db URL]
   avsync-server admin create-token --business ID --user NAME [--ttl-hours N] [--db URL]
@@ -54,7 +55,7 @@ bool flags_allowed(const CommandLine& cmd, std::set<std::string> allowed) {
 }
 
 int serve(const CommandLine& cmd) {
-  if (!flags_allowed(cmd, {"--listen", "--threads", "--batch-limit", "--body-limit", "--read-timeout"}))
+  if (!flags_allowed(cmd, {"--listen", "--threads", "--batch-limit", "--body-limit", "--read-timeout", "--db-pool"}))
     return 2;
   HttpServerOptions http;
   std::string listen = cmd.flag("--listen").value_or("127.0.0.1:8080");
@@ -70,14 +71,16 @@ int serve(const CommandLine& cmd) {
   auto batch_limit = positive_flag(cmd, "--batch-limit", 500, 1, 100000);
   auto body_limit = positive_flag(cmd, "--body-limit", 4 << 20, 1024, 1ull << 30);
   auto read_timeout = positive_flag(cmd, "--read-timeout", 30, 1, 3600);
-  if (!threads || !batch_limit || !body_limit || !read_timeout)
-    return usage("--threads, --batch-limit, --body-limit and --read-timeout take positive integers");
+  const std::uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  auto db_pool = positive_flag(cmd, "--db-pool", std::max<std::uint64_t>(4, 2 * cores), 1, 1000);
+  if (!threads || !batch_limit || !body_limit || !read_timeout || !db_pool)
+    return usage("--threads, --batch-limit, --body-limit, --read-timeout and --db-pool take positive integers");
   http.threads = *threads;
   http.body_limit = *body_limit;
   http.read_timeout = std::chrono::seconds(*read_timeout);
 
   SystemClock clock;
-  auto store = store::open_store(cmd.database_url(), {.pool_size = 4});
+  auto store = store::open_store(cmd.database_url(), {.pool_size = *db_pool});
   store->migrate();
   SyncService sync(*store, clock);
   Authenticator auth(*store, clock);

@@ -139,6 +139,10 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
   std::vector<OperationResult> results;
   results.reserve(operations.size());
   auto tx = store_.begin_batch(context.business_id);
+  std::vector<std::string_view> ids;
+  ids.reserve(prepared.size());
+  for (const Prepared& p : prepared) ids.push_back(p.record.operation_id);
+  tx->expect_operations(ids);
   for (Prepared& p : prepared) {
     const UnixMillis now = clock_.now();
     const std::string now_text = format_timestamp(now);

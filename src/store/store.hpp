@@ -64,7 +64,11 @@ class BatchTransaction {
  public:
   virtual ~BatchTransaction() = default;  // rolls back when not committed
 
-  // The logged status of operation_id in this tenant, or nullopt if never seen.
+  // A hint: the batch is about to look up these operation ids. A store that pays a round
+  // trip per query fetches them all at once. Call before any find_operation.
+  virtual void expect_operations(const std::vector<std::string_view>& operation_ids) {}
+  // The logged status of operation_id in this tenant, or nullopt if never seen (including
+  // operations recorded earlier in this batch).
   virtual std::optional<OperationStatus> find_operation(std::string_view operation_id) = 0;
   // Inserts the log row, or replaces it when the operation was logged before (a retry of
   // a failed operation). Requires: no operation savepoint open.
@@ -136,7 +140,8 @@ class Store {
 };
 
 struct StoreOptions {
-  std::size_t pool_size = 4;  // connections for concurrent readers
+  // Connections: PostgreSQL's pool for every request; SQLite's readers beside its writer.
+  std::size_t pool_size = 4;
 };
 
 // Opens the store a --db URL names: "sqlite:PATH" or "postgresql://..." ("postgres://").

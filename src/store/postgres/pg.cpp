@@ -43,6 +43,12 @@ Connection::Connection(const std::string& url) {
   }
   // Silence NOTICEs (e.g. "relation already exists, skipping") on stderr.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  // A generic plan is fixed after five executions using the statistics of that moment: on
+  // a new database that is an empty table, and the plan (a sequential scan) never changes
+  // as the table grows. Custom plans are made per execution from the table's real size.
+  pg_result* r = PQexec(conn_, "SET plan_cache_mode = force_custom_plan");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "SET plan_cache_mode");
+  PQclear(r);
 }
 
 Connection::~Connection() { PQfinish(conn_); }

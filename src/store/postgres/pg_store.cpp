@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/ids.hpp"
 #include "store/entity_sql.hpp"
@@ -41,6 +42,26 @@ std::string jsonb_safe(std::string json) {
   for (std::size_t at = json.find("\\u0000"); at != std::string::npos; at = json.find("\\u0000", at))
     json.replace(at, 6, "\\ufffd");
   return json;
+}
+
+// A PostgreSQL array literal of text values ('{"a","b\\"c",NULL}'), for unnest($n::text[]).
+std::string text_array(const std::vector<std::optional<std::string_view>>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if (!values[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char c : *values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
 }
 
 // Connections shared by all threads; a broken one is dropped and replaced on next use.
@@ -136,7 +157,25 @@ class PgBatch final : public BatchTransaction {
     }
   }
 
+  // One query for every operation id of the batch. The tenant's row lock keeps the answer
+  // true until commit; operations this batch records are added as they are recorded.
+  void expect_operations(const std::vector<std::string_view>& operation_ids) override {
+    std::vector<std::optional<std::string_view>> ids(operation_ids.begin(), operation_ids.end());
+    std::string array = text_array(ids);
+    guarded([&] {
+      auto r = conn_->query("SELECT operation_id, status FROM sync_operations"
+                            " WHERE business_id = $1 AND operation_id = ANY($2::text[])", {business_, array});
+      for (int i = 0; i < r.rows(); ++i)
+        statuses_[std::string(r.text(i, 0))] =
+            r.text(i, 1) == "processed" ? OperationStatus::processed : OperationStatus::failed;
+      return 0;
+    });
+    statuses_known_ = true;
+  }
+
   std::optional<OperationStatus> find_operation(std::string_view operation_id) override {
+    if (auto it = statuses_.find(std::string(operation_id)); it != statuses_.end()) return it->second;
+    if (statuses_known_) return std::nullopt;
     return guarded([&]() -> std::optional<OperationStatus> {
       auto r = conn_->query("SELECT status FROM sync_operations WHERE business_id = $1 AND operation_id = $2",
                             {business_, operation_id});
@@ -145,33 +184,29 @@ class PgBatch final : public BatchTransaction {
     });
   }
 
+  // Log rows are written together at commit, the last record of an operation id winning.
   void record_operation(const OperationRecord& r) override {
-    std::string payload = jsonb_safe(r.payload);
-    auto opt = [](const std::optional<std::string>& v) -> std::optional<std::string_view> {
-      return v ? std::optional<std::string_view>(*v) : std::nullopt;
-    };
-    guarded([&] {
-      conn_->query(
-          "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
-          " status, error, message, client_timestamp, processed_at, created_at)"
-          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
-          " ON CONFLICT (business_id, operation_id) DO UPDATE SET entity = excluded.entity,"
-          " action = excluded.action, entity_id = excluded.entity_id, payload = excluded.payload,"
-          " status = excluded.status, error = excluded.error, message = excluded.message,"
-          " client_timestamp = excluded.client_timestamp, processed_at = excluded.processed_at",
-          {business_, r.operation_id, r.entity, r.action, r.entity_id, payload,
-           r.status == OperationStatus::processed ? "processed" : "failed", opt(r.error), opt(r.message),
-           opt(r.client_timestamp), r.processed_at});
-      return 0;
-    });
+    statuses_[r.operation_id] = r.status;
+    auto [it, inserted] = log_index_.try_emplace(r.operation_id, log_.size());
+    if (inserted) log_.push_back(r);
+    else log_[it->second] = r;
   }
 
-  void begin_operation() override { guarded([&] { return conn_->exec("SAVEPOINT op").rows(); }); }
+  // Savepoints cost a round trip each, so they are taken only when an operation first
+  // writes, and a kept one is released together with the next operation's savepoint (or by
+  // COMMIT). An operation that fails before writing needs none.
+  void begin_operation() override {
+    in_operation_ = true;
+    savepoint_taken_ = false;
+  }
   void end_operation(bool keep) override {
-    guarded([&] {
-      if (!keep) conn_->exec("ROLLBACK TO SAVEPOINT op");
-      return conn_->exec("RELEASE SAVEPOINT op").rows();
-    });
+    in_operation_ = false;
+    if (!savepoint_taken_) return;
+    if (keep) {
+      release_pending_ = true;
+      return;
+    }
+    guarded([&] { return conn_->exec("ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op").rows(); });
   }
 
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
@@ -218,6 +253,7 @@ class PgBatch final : public BatchTransaction {
 
   void commit() override {
     guarded([&] {
+      write_log();
       conn_->query("UPDATE businesses SET version = $2 WHERE id = $1 AND version < $2",
                    {business_, std::to_string(version_)});
       conn_->exec("COMMIT");
@@ -227,8 +263,55 @@ class PgBatch final : public BatchTransaction {
   }
 
  private:
+  void write_log() {
+    if (log_.empty()) return;
+    std::vector<std::optional<std::string_view>> columns[10];
+    std::vector<std::string> payloads;
+    payloads.reserve(log_.size());
+    auto opt = [](const std::optional<std::string>& v) {
+      return v ? std::optional<std::string_view>(*v) : std::nullopt;
+    };
+    for (const OperationRecord& r : log_) {
+      payloads.push_back(jsonb_safe(r.payload));
+      columns[0].push_back(r.operation_id);
+      columns[1].push_back(r.entity);
+      columns[2].push_back(r.action);
+      columns[3].push_back(r.entity_id);
+      columns[4].push_back(payloads.back());
+      columns[5].push_back(r.status == OperationStatus::processed ? "processed" : "failed");
+      columns[6].push_back(opt(r.error));
+      columns[7].push_back(opt(r.message));
+      columns[8].push_back(opt(r.client_timestamp));
+      columns[9].push_back(r.processed_at);
+    }
+    std::vector<std::string> arrays;
+    for (const auto& c : columns) arrays.push_back(text_array(c));
+    Params params{business_};
+    for (const auto& a : arrays) params.push_back(a);
+    conn_->query(
+        "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
+        " status, error, message, client_timestamp, processed_at, created_at)"
+        " SELECT $1, u.op, u.entity, u.action, u.entity_id, u.payload::jsonb, u.status, u.error, u.message,"
+        " u.client_ts, u.at::timestamptz, u.at::timestamptz"
+        " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+        " $9::text[], $10::text[], $11::text[])"
+        " AS u(op, entity, action, entity_id, payload, status, error, message, client_ts, at)"
+        " ON CONFLICT (business_id, operation_id) DO UPDATE SET entity = excluded.entity,"
+        " action = excluded.action, entity_id = excluded.entity_id, payload = excluded.payload,"
+        " status = excluded.status, error = excluded.error, message = excluded.message,"
+        " client_timestamp = excluded.client_timestamp, processed_at = excluded.processed_at",
+        params);
+  }
+
   void write(const std::string& sql, std::string_view id, const std::vector<std::optional<std::string>>* values,
              const WriteStamp& stamp) {
+    if (in_operation_ && !savepoint_taken_) {
+      guarded([&] {
+        return conn_->exec(release_pending_ ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op").rows();
+      });
+      savepoint_taken_ = true;
+      release_pending_ = false;
+    }
     std::string write_time = std::to_string(stamp.write_time), version = std::to_string(stamp.version);
     Params params{business_, id, stamp.now, write_time, version};
     if (values)
@@ -241,6 +324,13 @@ class PgBatch final : public BatchTransaction {
   std::string business_;
   std::uint64_t version_ = 0;
   bool open_ = false;
+  std::unordered_map<std::string, OperationStatus> statuses_;
+  bool statuses_known_ = false;  // statuses_ holds every logged id of this batch
+  std::vector<OperationRecord> log_;
+  std::unordered_map<std::string, std::size_t> log_index_;
+  bool in_operation_ = false;
+  bool savepoint_taken_ = false;
+  bool release_pending_ = false;
 };
 
 class PgStore final : public Store {
@@ -263,6 +353,8 @@ class PgStore final : public Store {
                  {std::to_string(m.version), m.name});
       }
       c->exec("COMMIT");
+      // Fresh statistics for the planner at every start (autovacuum keeps them up after).
+      c->exec("ANALYZE");
       return 0;
     });
   }
