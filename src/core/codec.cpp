@@ -44,6 +44,8 @@ Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limi
     std::size_t length = count_code_points(id->text);
     if (length == 0 || length > kMaxOperationIdLength)
       return bad_request(where + ".operationId must be 1 to 128 characters");
+    if (id->text.find('\0') != std::string::npos)
+      return bad_request(where + ".operationId must not contain U+0000");
     std::string operation_id = id->text;
     out.operations.push_back(Operation{std::move(operation_id), std::move(element)});
   }

@@ -101,17 +101,29 @@ std::optional<Error> apply_delete(BatchTransaction& tx, const ValidOperation& op
   return std::nullopt;
 }
 
+// Text a client sent, fit for any store's text column: U+0000 (which PostgreSQL text
+// cannot hold) becomes U+FFFD. Only for the log: such values never reach a domain row.
+std::string loggable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\0') out += "\xEF\xBF\xBD";
+    else out += c;
+  }
+  return out;
+}
+
 // The log row for an operation, as sent; status and time are filled in when it is applied.
 OperationRecord describe(const Operation& op) {
   const JsonValue* ts = op.body.find("clientTimestamp");
   return OperationRecord{
       .operation_id = op.operation_id,
-      .entity = std::string(string_member(op.body, "entity")),
-      .action = std::string(string_member(op.body, "action")),
-      .entity_id = std::string(string_member(op.body, "entityId")),
+      .entity = loggable(string_member(op.body, "entity")),
+      .action = loggable(string_member(op.body, "action")),
+      .entity_id = loggable(string_member(op.body, "entityId")),
       .payload = loggable_payload(op.body),
       .status = OperationStatus::processed,
-      .client_timestamp = ts && ts->is_string() ? std::optional<std::string>(ts->text) : std::nullopt,
+      .client_timestamp = ts && ts->is_string() ? std::optional<std::string>(loggable(ts->text)) : std::nullopt,
   };
 }
 
@@ -169,7 +181,7 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
     if (error) {
       record.status = OperationStatus::failed;
       record.error = std::string(to_wire(error->code));
-      record.message = error->message;
+      record.message = loggable(error->message);
     }
     tx->record_operation(record);
     results.push_back({record.operation_id, std::move(error), now});

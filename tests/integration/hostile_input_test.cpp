@@ -42,6 +42,25 @@ TEST_F(HostileInputTest, InvalidUtf8AndGarbageBodiesAre400) {
   expect_still_serving();
 }
 
+TEST_F(HostileInputTest, NulCharactersAnywhereFailOnlyTheirOperation) {
+  std::string body = R"({"operations":[)"
+                     R"({"operationId":"n1","entity":"cust\u0000omers","action":"insert","entityId":")" + new_uuid() +
+                     R"(","clientTimestamp":")" + ts(1) + R"(","payload":{"name":"A"}},)"
+                     R"({"operationId":"n2","entity":"customers","action":"in\u0000sert","entityId":"\u0000",)"
+                     R"("clientTimestamp":"2026\u0000","payload":{"na\u0000me":"A\u0000"}},)"
+                     R"({"operationId":"n3","entity":"customers","action":"insert","entityId":")" + new_uuid() +
+                     R"(","clientTimestamp":")" + ts(1) + R"(","payload":{"name":"fine"}}]})";
+  auto res = http->post_batch(token_a, body);
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto results = parse_json_body(res.body).at("results").as_array();
+  EXPECT_EQ(results.at(0).at("error"), "VALIDATION_ERROR");
+  EXPECT_EQ(results.at(1).at("error"), "VALIDATION_ERROR");
+  EXPECT_TRUE(results.at(2).at("success").as_bool());
+  auto nul_id = http->post_batch(token_a, R"({"operations":[{"operationId":"a\u0000"}]})");
+  EXPECT_EQ(nul_id.status, 400);
+  expect_still_serving();
+}
+
 TEST_F(HostileInputTest, SixtyFourLevelsAreAcceptedDeeperIsA400) {
   auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
   // 64 levels in all: the envelope object, operations array, operation, payload, 60 arrays.
