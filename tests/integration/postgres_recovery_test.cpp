@@ -63,5 +63,25 @@ TEST(PostgresRecovery, RequestsFailWith503WhileTheDatabaseIsDownAndServingResume
   std::filesystem::remove_all(dir);
 }
 
+TEST(PostgresMigrations, ServersMigratingTheSameNewDatabaseAtOnceAllSucceed) {
+  auto dir = std::filesystem::temp_directory_path() / ("avsync-pg-migrate-" + std::to_string(::getpid()));
+  ASSERT_EQ(cluster("start", dir), 0) << "PostgreSQL must start for this test";
+  std::string url;
+  std::getline(std::ifstream(dir / "url"), url);
+  query_database(url, "CREATE DATABASE migrate_race");
+  std::string race_url = url.substr(0, url.rfind('/') + 1) + "migrate_race";
+  std::vector<CommandOutput> outputs(4);
+  std::vector<std::thread> starts;
+  for (auto& out : outputs)
+    starts.emplace_back([&] { out = run_server_command({"migrate", "--db", race_url}); });
+  for (auto& t : starts) t.join();
+  for (const auto& out : outputs) EXPECT_EQ(out.exit_code, 0) << out.err;
+  auto applied = query_database(race_url, "SELECT count(*), count(DISTINCT version) FROM schema_migrations");
+  EXPECT_EQ(applied.at(0).at(0), applied.at(0).at(1)) << "each migration recorded once";
+  EXPECT_EQ(query_database(race_url, "SELECT count(*) FROM customers").at(0).at(0), "0");
+  cluster("stop", dir);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace avsync::testing

@@ -85,7 +85,8 @@ DbRows query_database(const std::string& db_url, const std::string& sql, const s
   }
   store::pg::Connection db(db_url);
   store::pg::Params p(params.begin(), params.end());
-  auto r = db.query(sql, p);
+  // Without parameters, a plain query: utility statements (CREATE DATABASE) cannot be prepared.
+  auto r = params.empty() ? db.exec(sql) : db.query(sql, p);
   for (int i = 0; i < r.rows(); ++i) {
     auto& row = rows.emplace_back();
     for (int c = 0; c < r.columns(); ++c) row.push_back(r.optional_text(i, c));
