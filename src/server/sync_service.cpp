@@ -155,6 +155,19 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
   ids.reserve(prepared.size());
   for (const Prepared& p : prepared) ids.push_back(p.record.operation_id);
   tx->expect_operations(ids);
+  // Every row the batch may read: the rows it writes and the rows its foreign keys name.
+  std::vector<std::vector<std::string_view>> rows(all_entities().size());
+  auto entity_index = [](const EntitySpec& e) { return static_cast<std::size_t>(&e - all_entities().data()); };
+  for (const Prepared& p : prepared) {
+    if (!p.valid) continue;
+    rows[entity_index(*p.valid->entity)].push_back(p.valid->entity_id);
+    for (const FieldAssignment& a : p.valid->assignments) {
+      const FieldSpec& f = p.valid->entity->fields[a.field];
+      if (f.type == FieldType::reference && a.value) rows[entity_index(*find_entity(f.references))].push_back(*a.value);
+    }
+  }
+  for (std::size_t e = 0; e < rows.size(); ++e)
+    if (!rows[e].empty()) tx->expect_rows(all_entities()[e], rows[e]);
   for (Prepared& p : prepared) {
     const UnixMillis now = clock_.now();
     const std::string now_text = format_timestamp(now);

@@ -42,6 +42,9 @@ EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
   EntitySql sql;
   const std::string selected = select_fields(e, s);
   sql.select_row = "SELECT deleted, last_write_ms" + selected + " FROM " + table + key;
+  if (s == Placeholders::postgres)
+    sql.select_rows = "SELECT id::text, deleted, last_write_ms" + selected + " FROM " + table +
+                      " WHERE business_id = $1 AND id = ANY($2::uuid[])";
   sql.select_live = "SELECT 1 FROM " + table + key + " AND deleted = 0";
 
   std::string values;

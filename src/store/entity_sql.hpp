@@ -14,6 +14,9 @@ enum class Placeholders { sqlite, postgres };  // ?N or $N
 struct EntitySql {
   // Params: 1 business_id, 2 id. Columns: deleted, last_write_ms, fields...
   std::string select_row;
+  // Params: 1 business_id, 2 ids (PostgreSQL text[] of uuids). Columns: id, deleted,
+  // last_write_ms, fields... (PostgreSQL only: SQLite reads rows one by one, in process.)
+  std::string select_rows;
   // Params: 1 business_id, 2 id. One row when live.
   std::string select_live;
   // Params: 1 business_id, 2 id, 3 created/updated_at, 4 last_write_ms, 5 version, 6.. fields.

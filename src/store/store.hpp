@@ -67,6 +67,9 @@ class BatchTransaction {
   // A hint: the batch is about to look up these operation ids. A store that pays a round
   // trip per query fetches them all at once. Call before any find_operation.
   virtual void expect_operations(const std::vector<std::string_view>& operation_ids) {}
+  // A hint: the batch will read these rows of `entity` (find_row / is_live). A store that
+  // pays a round trip per query fetches them at once and keeps them current as it writes.
+  virtual void expect_rows(const EntitySpec& entity, const std::vector<std::string_view>& ids) {}
   // The logged status of operation_id in this tenant, or nullopt if never seen (including
   // operations recorded earlier in this batch).
   virtual std::optional<OperationStatus> find_operation(std::string_view operation_id) = 0;
@@ -74,7 +77,10 @@ class BatchTransaction {
   // a failed operation). Requires: no operation savepoint open.
   virtual void record_operation(const OperationRecord& record) = 0;
 
-  // Savepoint around one operation's writes: keep=false undoes them all.
+  // Brackets one operation: keep=false undoes every write made since begin_operation.
+  // Requires: an operation writes at most once, and only after deciding it succeeds. The
+  // PostgreSQL store relies on it to skip savepoints (one statement is atomic by itself)
+  // and throws std::logic_error if it is broken; SQLite takes a real savepoint.
   virtual void begin_operation() = 0;
   virtual void end_operation(bool keep) = 0;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "core/ids.hpp"
@@ -192,24 +193,45 @@ class PgBatch final : public BatchTransaction {
     else log_[it->second] = r;
   }
 
-  // Savepoints cost a round trip each, so they are taken only when an operation first
-  // writes, and a kept one is released together with the next operation's savepoint (or by
-  // COMMIT). An operation that fails before writing needs none.
+  // No savepoints: each costs a round trip, and an operation needs none. It writes at most
+  // once, and one statement is atomic by itself; it decides to fail before it writes. Both
+  // are checked: breaking them throws, and the whole batch rolls back.
   void begin_operation() override {
     in_operation_ = true;
-    savepoint_taken_ = false;
+    writes_in_operation_ = 0;
   }
   void end_operation(bool keep) override {
     in_operation_ = false;
-    if (!savepoint_taken_) return;
-    if (keep) {
-      release_pending_ = true;
-      return;
-    }
-    guarded([&] { return conn_->exec("ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op").rows(); });
+    if (!keep && writes_in_operation_ > 0)
+      throw std::logic_error("an operation that wrote cannot be undone without a savepoint");
+  }
+
+  // One query per entity for every row the batch will read. The tenant's row lock keeps
+  // these rows unchanged by others until commit, and this batch's own writes update them.
+  void expect_rows(const EntitySpec& entity, const std::vector<std::string_view>& ids) override {
+    std::vector<std::optional<std::string_view>> wanted;
+    auto& cache = rows_[index_of(entity)];
+    for (std::string_view id : ids)
+      if (!cache.count(std::string(id))) wanted.push_back(id);
+    if (wanted.empty()) return;
+    std::string array = text_array(wanted);
+    guarded([&] {
+      auto r = conn_->query(sql_.entity[index_of(entity)].select_rows, {business_, array});
+      for (auto id : wanted) cache[std::string(*id)] = std::nullopt;  // absent unless found below
+      for (int i = 0; i < r.rows(); ++i) {
+        StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
+        row.values.reserve(entity.fields.size());
+        for (std::size_t f = 0; f < entity.fields.size(); ++f)
+          row.values.push_back(r.optional_text(i, 3 + static_cast<int>(f)));
+        cache[std::string(r.text(i, 0))] = std::move(row);
+      }
+      return 0;
+    });
   }
 
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
+    auto& cache = rows_[index_of(entity)];
+    if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second;
     return guarded([&]() -> std::optional<StoredRow> {
       auto r = conn_->query(sql_.entity[index_of(entity)].select_row, {business_, id});
       if (!r.rows()) return std::nullopt;
@@ -222,6 +244,8 @@ class PgBatch final : public BatchTransaction {
   }
 
   bool is_live(const EntitySpec& entity, std::string_view id) override {
+    auto& cache = rows_[index_of(entity)];
+    if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second && !it->second->deleted;
     return guarded([&] { return conn_->query(sql_.entity[index_of(entity)].select_live, {business_, id}).rows() > 0; });
   }
 
@@ -240,15 +264,25 @@ class PgBatch final : public BatchTransaction {
   void insert_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
     write(sql_.entity[index_of(entity)].insert_row, id, &values, stamp);
+    remember(entity, id, StoredRow{false, stamp.write_time, values});
   }
 
   void update_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
     write(sql_.entity[index_of(entity)].update_row, id, &values, stamp);
+    remember(entity, id, StoredRow{false, stamp.write_time, values});
   }
 
   void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
     write(sql_.entity[index_of(entity)].delete_row, id, nullptr, stamp);
+    auto& cache = rows_[index_of(entity)];
+    auto it = cache.find(std::string(id));
+    if (it != cache.end() && it->second) {
+      it->second->deleted = true;
+      it->second->last_write = stamp.write_time;
+    } else {
+      cache.erase(std::string(id));  // unknown state: read it from the database next time
+    }
   }
 
   void commit() override {
@@ -305,13 +339,8 @@ class PgBatch final : public BatchTransaction {
 
   void write(const std::string& sql, std::string_view id, const std::vector<std::optional<std::string>>* values,
              const WriteStamp& stamp) {
-    if (in_operation_ && !savepoint_taken_) {
-      guarded([&] {
-        return conn_->exec(release_pending_ ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op").rows();
-      });
-      savepoint_taken_ = true;
-      release_pending_ = false;
-    }
+    if (in_operation_ && writes_in_operation_++ > 0)
+      throw std::logic_error("an operation writes at most once on PostgreSQL");
     std::string write_time = std::to_string(stamp.write_time), version = std::to_string(stamp.version);
     Params params{business_, id, stamp.now, write_time, version};
     if (values)
@@ -329,8 +358,14 @@ class PgBatch final : public BatchTransaction {
   std::vector<OperationRecord> log_;
   std::unordered_map<std::string, std::size_t> log_index_;
   bool in_operation_ = false;
-  bool savepoint_taken_ = false;
-  bool release_pending_ = false;
+  int writes_in_operation_ = 0;
+  // Rows this batch has read or written, per entity: nullopt means "does not exist".
+  using RowCache = std::vector<std::unordered_map<std::string, std::optional<StoredRow>>>;
+  RowCache rows_ = RowCache(all_entities().size());
+
+  void remember(const EntitySpec& entity, std::string_view id, StoredRow row) {
+    rows_[index_of(entity)][std::string(id)] = std::move(row);
+  }
 };
 
 class PgStore final : public Store {
