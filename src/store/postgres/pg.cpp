@@ -79,7 +79,7 @@ Result Connection::exec(std::string_view sql) {
   return Result(r);
 }
 
-Result Connection::query(const std::string& sql, const Params& params) {
+const std::string& Connection::prepare(const std::string& sql) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
@@ -87,6 +87,54 @@ Result Connection::query(const std::string& sql, const Params& params) {
     if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, sql);
     PQclear(r);
     it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  return it->second;
+}
+
+void Connection::run_pipelined(const std::vector<Pipelined>& statements) {
+  if (statements.empty()) return;
+  std::vector<const std::string*> names;
+  names.reserve(statements.size());
+  for (const auto& s : statements) names.push_back(&prepare(*s.sql));  // prepared outside the pipeline
+  if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "entering pipeline mode");
+  std::vector<const char*> values;
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    values.clear();
+    for (const auto& p : statements[i].params) values.push_back(p ? p->c_str() : nullptr);
+    if (PQsendQueryPrepared(conn_, names[i]->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                            nullptr, 0) != 1)
+      fail(nullptr, "sending a pipelined statement");
+  }
+  if (PQpipelineSync(conn_) != 1) fail(nullptr, "pipeline sync");
+  // Every statement yields its result then a null; the sync point closes the pipeline.
+  std::string failure, sqlstate;
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    pg_result* r = PQgetResult(conn_);
+    auto status = PQresultStatus(r);
+    if (status == PGRES_FATAL_ERROR && failure.empty()) {
+      const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      sqlstate = state ? state : "";
+      failure = PQresultErrorMessage(r) + std::string(" in: ") + *statements[i].sql;
+    }
+    PQclear(r);
+    while ((r = PQgetResult(conn_)) != nullptr) PQclear(r);
+  }
+  pg_result* sync = PQgetResult(conn_);
+  bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  PQexitPipelineMode(conn_);
+  if (!failure.empty()) {
+    bool lost = PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || sqlstate.empty();
+    throw Failure(sqlstate, lost, "PostgreSQL error " + sqlstate + ": " + failure);
+  }
+  if (!synced) fail(nullptr, "pipeline did not end at its sync point");
+}
+
+Result Connection::query(const std::string& sql, const Params& params) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    prepare(sql);
+    it = prepared_.find(sql);
   }
   std::vector<std::string> owned;  // NUL-terminated copies: libpq wants C strings
   owned.reserve(params.size());

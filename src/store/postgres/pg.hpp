@@ -65,6 +65,14 @@ class Connection {
   Result exec(std::string_view sql);
   // Runs `sql` as a named prepared statement, preparing it on first use.
   Result query(const std::string& sql, const Params& params);
+  // Runs several parameterised statements in one round trip (libpq pipeline mode), in
+  // order. Their results are not returned; the first failure throws, after which the
+  // rest did not run and the transaction is aborted.
+  struct Pipelined {
+    const std::string* sql;
+    std::vector<std::optional<std::string>> params;
+  };
+  void run_pipelined(const std::vector<Pipelined>& statements);
   // False once the connection is known to be broken.
   bool healthy() const;
   // Reads whatever the server sent while the connection sat idle, without blocking: a
@@ -73,6 +81,7 @@ class Connection {
 
  private:
   [[noreturn]] void fail(pg_result* result, std::string_view context);
+  const std::string& prepare(const std::string& sql);  // the statement's name
 
   pg_conn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name

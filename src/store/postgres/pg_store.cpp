@@ -214,6 +214,7 @@ class PgBatch final : public BatchTransaction {
     for (std::string_view id : ids)
       if (!cache.count(std::string(id))) wanted.push_back(id);
     if (wanted.empty()) return;
+    flush_writes();
     std::string array = text_array(wanted);
     guarded([&] {
       auto r = conn_->query(sql_.entity[index_of(entity)].select_rows, {business_, array});
@@ -232,6 +233,7 @@ class PgBatch final : public BatchTransaction {
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
     auto& cache = rows_[index_of(entity)];
     if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second;
+    flush_writes();
     return guarded([&]() -> std::optional<StoredRow> {
       auto r = conn_->query(sql_.entity[index_of(entity)].select_row, {business_, id});
       if (!r.rows()) return std::nullopt;
@@ -246,6 +248,7 @@ class PgBatch final : public BatchTransaction {
   bool is_live(const EntitySpec& entity, std::string_view id) override {
     auto& cache = rows_[index_of(entity)];
     if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second && !it->second->deleted;
+    flush_writes();
     return guarded([&] { return conn_->query(sql_.entity[index_of(entity)].select_live, {business_, id}).rows() > 0; });
   }
 
@@ -256,6 +259,7 @@ class PgBatch final : public BatchTransaction {
         std::find_if(refs.begin(), refs.end(),
                      [&](const Reference& r) { return r.from == ref.from && r.field == ref.field; }) -
         refs.begin());
+    flush_writes();  // the count must see this batch's writes
     return guarded([&] { return conn_->query(sql_.references[index_of(target)][n], {business_, id}).int64(0, 0); });
   }
 
@@ -286,6 +290,7 @@ class PgBatch final : public BatchTransaction {
   }
 
   void commit() override {
+    flush_writes();
     guarded([&] {
       write_log();
       conn_->query("UPDATE businesses SET version = $2 WHERE id = $1 AND version < $2",
@@ -341,11 +346,23 @@ class PgBatch final : public BatchTransaction {
              const WriteStamp& stamp) {
     if (in_operation_ && writes_in_operation_++ > 0)
       throw std::logic_error("an operation writes at most once on PostgreSQL");
-    std::string write_time = std::to_string(stamp.write_time), version = std::to_string(stamp.version);
-    Params params{business_, id, stamp.now, write_time, version};
+    // Queued, not sent: reads are served from the row cache, so the writes can go to the
+    // database together, in one round trip, before the next query that must see them.
+    pg::Connection::Pipelined statement{&sql, {std::string(business_), std::string(id), std::string(stamp.now),
+                                               std::to_string(stamp.write_time), std::to_string(stamp.version)}};
     if (values)
-      for (const auto& v : *values) params.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
-    guarded([&] { return conn_->query(sql, params).affected(); });
+      for (const auto& v : *values) statement.params.push_back(v);
+    pending_writes_.push_back(std::move(statement));
+  }
+
+  // Sends the queued writes. Requires: before any query that reads domain rows.
+  void flush_writes() {
+    if (pending_writes_.empty()) return;
+    guarded([&] {
+      conn_->run_pipelined(pending_writes_);
+      return 0;
+    });
+    pending_writes_.clear();
   }
 
   Pool::Lease conn_;
@@ -353,6 +370,7 @@ class PgBatch final : public BatchTransaction {
   std::string business_;
   std::uint64_t version_ = 0;
   bool open_ = false;
+  std::vector<pg::Connection::Pipelined> pending_writes_;
   std::unordered_map<std::string, OperationStatus> statuses_;
   bool statuses_known_ = false;  // statuses_ holds every logged id of this batch
   std::vector<OperationRecord> log_;
