@@ -116,6 +116,8 @@ std::size_t EntitySpec::field_index(std::string_view field_name) const {
 
 std::span<const EntitySpec> all_entities() { return kEntities; }
 
+std::size_t entity_index(const EntitySpec& entity) { return static_cast<std::size_t>(&entity - kEntities); }
+
 const EntitySpec* find_entity(std::string_view name) {
   if (name == "payments") name = "abonos";
   for (const EntitySpec& e : kEntities)
@@ -124,7 +126,7 @@ const EntitySpec* find_entity(std::string_view name) {
 }
 
 std::span<const Reference> references_to(const EntitySpec& target) {
-  return reference_index()[static_cast<std::size_t>(&target - kEntities)];
+  return reference_index()[entity_index(target)];
 }
 
 bool is_server_managed_field(std::string_view name) {

@@ -59,6 +59,8 @@ struct Reference {
 
 // All entities, in dependency order (referenced before referencing).
 std::span<const EntitySpec> all_entities();
+// Position of `entity` in all_entities(), for per-entity tables.
+std::size_t entity_index(const EntitySpec& entity);
 // By wire name, accepting the `payments` alias of `abonos`; nullptr when unknown.
 const EntitySpec* find_entity(std::string_view name);
 // Fields of other entities that reference `target` (for delete's reference check).

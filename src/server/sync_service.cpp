@@ -157,7 +157,6 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
   tx->expect_operations(ids);
   // Every row the batch may read: the rows it writes and the rows its foreign keys name.
   std::vector<std::vector<std::string_view>> rows(all_entities().size());
-  auto entity_index = [](const EntitySpec& e) { return static_cast<std::size_t>(&e - all_entities().data()); };
   for (const Prepared& p : prepared) {
     if (!p.valid) continue;
     rows[entity_index(*p.valid->entity)].push_back(p.valid->entity_id);

@@ -82,4 +82,20 @@ std::string count_references_sql(const Reference& ref, Placeholders s) {
          param(s, 2) + " AND deleted = 0";
 }
 
+EntityStatements::EntityStatements(Placeholders style) {
+  for (const EntitySpec& e : all_entities()) {
+    entity_.push_back(make_entity_sql(e, style));
+    auto& refs = references_.emplace_back();
+    for (const Reference& r : references_to(e)) refs.push_back(count_references_sql(r, style));
+  }
+}
+
+const std::string& EntityStatements::count_references(const Reference& ref) const {
+  const EntitySpec& target = *find_entity(ref.from->fields[ref.field].references);
+  auto refs = references_to(target);
+  std::size_t n = 0;
+  while (refs[n].from != ref.from || refs[n].field != ref.field) ++n;
+  return references_[entity_index(target)][n];
+}
+
 }  // namespace avsync::store

@@ -4,6 +4,7 @@
 // is always bound as a parameter.
 
 #include <string>
+#include <vector>
 
 #include "core/schema.hpp"
 
@@ -37,6 +38,19 @@ EntitySql make_entity_sql(const EntitySpec& entity, Placeholders style);
 
 // Params: 1 business_id, 2 referenced id. Column: count.
 std::string count_references_sql(const Reference& ref, Placeholders style);
+
+// Every entity's SQL for one backend, generated once per store.
+class EntityStatements {
+ public:
+  explicit EntityStatements(Placeholders style);
+  const EntitySql& of(const EntitySpec& entity) const { return entity_[entity_index(entity)]; }
+  // count_references_sql for `ref`.
+  const std::string& count_references(const Reference& ref) const;
+
+ private:
+  std::vector<EntitySql> entity_;
+  std::vector<std::vector<std::string>> references_;  // per target entity, per Reference
+};
 
 // Column offset of the first field in select_row / changes results.
 inline constexpr int kSelectRowFieldsAt = 2;

@@ -148,7 +148,6 @@ TEST_F(ChangesTest, LimitsAboveTenThousandAreCapped) {
 // every row at its latest state.
 TEST_F(ChangesTest, TheCursorIsExactWhileWritersRaceAReader) {
   constexpr int kWriters = 4, kBatches = 25;
-  std::atomic<bool> done{false};
   std::vector<std::thread> writers;
   for (int w = 0; w < kWriters; ++w)
     writers.emplace_back([&, w] {
@@ -171,36 +170,9 @@ TEST_F(ChangesTest, TheCursorIsExactWhileWritersRaceAReader) {
         EXPECT_EQ(res.status, 200);
       }
     });
-  std::map<std::string, FeedRow> followed;
-  std::string cursor;
-  HttpClient reader(server->port());
-  auto follow = [&] {
-    for (;;) {
-      auto res = reader.get_changes(token_a, "limit=7" + (cursor.empty() ? std::string() : "&since=" + cursor));
-      ASSERT_EQ(res.status, 200);
-      auto v = parse_json_body(res.body);
-      for (const auto& c : v.at("changes").as_array()) {
-        std::string key = std::string(c.at("entity").as_string().c_str()) + "/" + c.at("entityId").as_string().c_str();
-        if (c.at("action") == "delete") followed.erase(key);
-        else followed[key] = FeedRow{key, "upsert", c.at("data")};
-      }
-      cursor = v.at("cursor").as_string().c_str();
-      if (!v.at("hasMore").as_bool()) return;
-    }
-  };
-  std::thread stopper([&] {
-    for (auto& t : writers) t.join();
-    done = true;
-  });
-  while (!done) follow();
-  stopper.join();
-  follow();
-  auto truth = state_of(token_a);
-  ASSERT_EQ(followed.size(), truth.size());
-  for (const auto& [key, row] : truth) {
-    ASSERT_EQ(followed.count(key), 1u) << key;
-    EXPECT_EQ(followed[key].data, row.data) << key;
-  }
+  FeedFollower reader(server->port(), token_a, 7);
+  reader.follow_until_done(writers);
+  expect_matches_server(reader, token_a);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "sync_fixture.hpp"
 
+#include <atomic>
 #include <random>
 
 
@@ -120,6 +121,43 @@ std::map<std::string, FeedRow> SyncServerTest::state_of(const std::string& token
   std::map<std::string, FeedRow> state;
   for (auto& row : pull_all(token)) state[row.entity] = row;
   return state;
+}
+
+void FeedFollower::catch_up() {
+  for (;;) {
+    auto res = client_.get_changes(token_, "limit=" + std::to_string(page_size_) +
+                                               (cursor_.empty() ? std::string() : "&since=" + cursor_));
+    ASSERT_EQ(res.status, 200) << res.body;
+    auto v = parse_json_body(res.body);
+    for (const auto& c : v.at("changes").as_array()) {
+      std::string key = std::string(c.at("entity").as_string().c_str()) + "/" + c.at("entityId").as_string().c_str();
+      if (c.at("action") == "delete") rows_.erase(key);
+      else rows_[key] = c.at("data");
+    }
+    cursor_ = v.at("cursor").as_string().c_str();
+    if (!v.at("hasMore").as_bool()) return;
+  }
+}
+
+void FeedFollower::follow_until_done(std::vector<std::thread>& writers) {
+  std::atomic<bool> done{false};
+  std::thread joiner([&] {
+    for (auto& t : writers) t.join();
+    done = true;
+  });
+  while (!done) catch_up();
+  joiner.join();
+  catch_up();
+}
+
+void SyncServerTest::expect_matches_server(const FeedFollower& follower, const std::string& token) {
+  auto truth = state_of(token);
+  EXPECT_EQ(follower.rows().size(), truth.size());
+  for (const auto& [key, row] : truth) {
+    auto it = follower.rows().find(key);
+    ASSERT_NE(it, follower.rows().end()) << "never shown: " << key;
+    EXPECT_EQ(it->second, row.data) << key;
+  }
 }
 
 std::int64_t SyncServerTest::tenant_version(const std::string& business_id) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http_client.hpp"
@@ -41,6 +42,26 @@ struct FeedRow {
   boost::json::value data;
 };
 
+// A device that follows the feed by cursor and keeps the latest state it was shown.
+class FeedFollower {
+ public:
+  FeedFollower(std::uint16_t port, std::string token, int page_size)
+      : client_(port), token_(std::move(token)), page_size_(page_size) {}
+  // Pages from the current cursor until hasMore is false.
+  void catch_up();
+  // Keeps catching up while the writers run, then once more after they all finished.
+  void follow_until_done(std::vector<std::thread>& writers);
+  // "entity/id" -> data of every live row the feed has shown.
+  const std::map<std::string, boost::json::value>& rows() const { return rows_; }
+
+ private:
+  HttpClient client_;
+  std::string token_;
+  int page_size_;
+  std::string cursor_;
+  std::map<std::string, boost::json::value> rows_;
+};
+
 class SyncServerTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -56,6 +77,8 @@ class SyncServerTest : public ::testing::Test {
                                 int limit = 1000, std::string* final_cursor = nullptr);
   // The latest state per "entity/id" from a full pull.
   std::map<std::string, FeedRow> state_of(const std::string& token);
+  // Expects what `follower` was shown to equal a fresh full pull, row for row.
+  void expect_matches_server(const FeedFollower& follower, const std::string& token);
 
   // The tenant's change version as stored. Every applied write advances it by one and
   // nothing else does, so the difference between two readings counts applied writes.

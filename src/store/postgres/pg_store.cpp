@@ -17,23 +17,6 @@ namespace {
 using pg::Connection;
 using pg::Params;
 
-std::size_t index_of(const EntitySpec& entity) {
-  return static_cast<std::size_t>(&entity - all_entities().data());
-}
-
-struct Statements {
-  std::vector<EntitySql> entity;
-  std::vector<std::vector<std::string>> references;
-
-  Statements() {
-    for (const EntitySpec& e : all_entities()) {
-      entity.push_back(make_entity_sql(e, Placeholders::postgres));
-      auto& refs = references.emplace_back();
-      for (const Reference& r : references_to(e)) refs.push_back(count_references_sql(r, Placeholders::postgres));
-    }
-  }
-};
-
 // Any database failure leaves the store as "unavailable, retry later" for the client
 // (503): a lost connection, a server shutting down, a deadlock or serialisation failure.
 [[noreturn]] void throw_unavailable(const std::exception& e) { throw Unavailable(e.what()); }
@@ -136,7 +119,7 @@ auto guarded(F&& f) -> decltype(f()) {
 
 class PgBatch final : public BatchTransaction {
  public:
-  PgBatch(Pool::Lease lease, const Statements& sql, std::string_view business_id)
+  PgBatch(Pool::Lease lease, const EntityStatements& sql, std::string_view business_id)
       : conn_(std::move(lease)), sql_(sql), business_(business_id) {
     guarded([&] {
       conn_->exec("BEGIN");
@@ -210,14 +193,14 @@ class PgBatch final : public BatchTransaction {
   // these rows unchanged by others until commit, and this batch's own writes update them.
   void expect_rows(const EntitySpec& entity, const std::vector<std::string_view>& ids) override {
     std::vector<std::optional<std::string_view>> wanted;
-    auto& cache = rows_[index_of(entity)];
+    auto& cache = rows_[entity_index(entity)];
     for (std::string_view id : ids)
       if (!cache.count(std::string(id))) wanted.push_back(id);
     if (wanted.empty()) return;
     flush_writes();
     std::string array = text_array(wanted);
     guarded([&] {
-      auto r = conn_->query(sql_.entity[index_of(entity)].select_rows, {business_, array});
+      auto r = conn_->query(sql_.of(entity).select_rows, {business_, array});
       for (auto id : wanted) cache[std::string(*id)] = std::nullopt;  // absent unless found below
       for (int i = 0; i < r.rows(); ++i) {
         StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
@@ -231,11 +214,11 @@ class PgBatch final : public BatchTransaction {
   }
 
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
-    auto& cache = rows_[index_of(entity)];
+    auto& cache = rows_[entity_index(entity)];
     if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second;
     flush_writes();
     return guarded([&]() -> std::optional<StoredRow> {
-      auto r = conn_->query(sql_.entity[index_of(entity)].select_row, {business_, id});
+      auto r = conn_->query(sql_.of(entity).select_row, {business_, id});
       if (!r.rows()) return std::nullopt;
       StoredRow row{r.int64(0, 0) != 0, r.int64(0, 1), {}};
       row.values.reserve(entity.fields.size());
@@ -246,40 +229,34 @@ class PgBatch final : public BatchTransaction {
   }
 
   bool is_live(const EntitySpec& entity, std::string_view id) override {
-    auto& cache = rows_[index_of(entity)];
+    auto& cache = rows_[entity_index(entity)];
     if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second && !it->second->deleted;
     flush_writes();
-    return guarded([&] { return conn_->query(sql_.entity[index_of(entity)].select_live, {business_, id}).rows() > 0; });
+    return guarded([&] { return conn_->query(sql_.of(entity).select_live, {business_, id}).rows() > 0; });
   }
 
   std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
-    const EntitySpec& target = *find_entity(ref.from->fields[ref.field].references);
-    auto refs = references_to(target);
-    auto n = static_cast<std::size_t>(
-        std::find_if(refs.begin(), refs.end(),
-                     [&](const Reference& r) { return r.from == ref.from && r.field == ref.field; }) -
-        refs.begin());
     flush_writes();  // the count must see this batch's writes
-    return guarded([&] { return conn_->query(sql_.references[index_of(target)][n], {business_, id}).int64(0, 0); });
+    return guarded([&] { return conn_->query(sql_.count_references(ref), {business_, id}).int64(0, 0); });
   }
 
   std::uint64_t next_version() override { return ++version_; }
 
   void insert_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
-    write(sql_.entity[index_of(entity)].insert_row, id, &values, stamp);
+    write(sql_.of(entity).insert_row, id, &values, stamp);
     remember(entity, id, StoredRow{false, stamp.write_time, values});
   }
 
   void update_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
-    write(sql_.entity[index_of(entity)].update_row, id, &values, stamp);
+    write(sql_.of(entity).update_row, id, &values, stamp);
     remember(entity, id, StoredRow{false, stamp.write_time, values});
   }
 
   void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
-    write(sql_.entity[index_of(entity)].delete_row, id, nullptr, stamp);
-    auto& cache = rows_[index_of(entity)];
+    write(sql_.of(entity).delete_row, id, nullptr, stamp);
+    auto& cache = rows_[entity_index(entity)];
     auto it = cache.find(std::string(id));
     if (it != cache.end() && it->second) {
       it->second->deleted = true;
@@ -366,7 +343,7 @@ class PgBatch final : public BatchTransaction {
   }
 
   Pool::Lease conn_;
-  const Statements& sql_;
+  const EntityStatements& sql_;
   std::string business_;
   std::uint64_t version_ = 0;
   bool open_ = false;
@@ -382,7 +359,7 @@ class PgBatch final : public BatchTransaction {
   RowCache rows_ = RowCache(all_entities().size());
 
   void remember(const EntitySpec& entity, std::string_view id, StoredRow row) {
-    rows_[index_of(entity)][std::string(id)] = std::move(row);
+    rows_[entity_index(entity)][std::string(id)] = std::move(row);
   }
 };
 
@@ -436,7 +413,7 @@ class PgStore final : public Store {
       page.latest_version = v.rows() ? static_cast<std::uint64_t>(v.int64(0, 0)) : 0;
       std::string after = std::to_string(query.after_version), limit = std::to_string(query.limit + 1);
       for (const EntitySpec& entity : all_entities()) {
-        const EntitySql& sql = sql_.entity[index_of(entity)];
+        const EntitySql& sql = sql_.of(entity);
         const std::string& text =
             query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
                                 : (query.include_deleted ? sql.changes : sql.changes_live_only);
@@ -505,7 +482,7 @@ class PgStore final : public Store {
 
  private:
   Pool pool_;
-  Statements sql_;
+  EntityStatements sql_{Placeholders::postgres};
 };
 
 }  // namespace

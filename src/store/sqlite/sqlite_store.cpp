@@ -18,25 +18,6 @@ namespace {
 using sqlite::Database;
 using sqlite::Query;
 
-std::size_t index_of(const EntitySpec& entity) {
-  return static_cast<std::size_t>(&entity - all_entities().data());
-}
-
-// SQL generated once per store from the registry.
-struct Statements {
-  std::vector<EntitySql> entity;
-  std::vector<std::vector<std::string>> references;  // per target entity, per Reference
-
-  Statements() {
-    for (const EntitySpec& e : all_entities()) {
-      entity.push_back(make_entity_sql(e, Placeholders::sqlite));
-      auto& refs = references.emplace_back();
-      for (const Reference& r : references_to(e))
-        refs.push_back(count_references_sql(r, Placeholders::sqlite));
-    }
-  }
-};
-
 // A database still locked after the busy timeout is "unavailable, retry later" (503),
 // not an internal error; every other failure stays what it is.
 template <typename F>
@@ -96,7 +77,7 @@ class ReaderPool {
 
 class SqliteBatch final : public BatchTransaction {
  public:
-  SqliteBatch(GroupCommit::Slot slot, Database& db, const Statements& sql, std::string_view business_id)
+  SqliteBatch(GroupCommit::Slot slot, Database& db, const EntityStatements& sql, std::string_view business_id)
       : slot_(std::move(slot)), db_(db), sql_(sql), business_(business_id) {
     auto q = db_.query("SELECT version FROM businesses WHERE id = ?1");
     q.bind(1, business_);
@@ -133,7 +114,7 @@ class SqliteBatch final : public BatchTransaction {
   }
 
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
-    auto q = db_.query(sql_.entity[index_of(entity)].select_row);
+    auto q = db_.query(sql_.of(entity).select_row);
     q.bind(1, business_).bind(2, id);
     if (!q.step()) return std::nullopt;
     StoredRow row{q.int64(0) != 0, q.int64(1), {}};
@@ -144,19 +125,13 @@ class SqliteBatch final : public BatchTransaction {
   }
 
   bool is_live(const EntitySpec& entity, std::string_view id) override {
-    auto q = db_.query(sql_.entity[index_of(entity)].select_live);
+    auto q = db_.query(sql_.of(entity).select_live);
     q.bind(1, business_).bind(2, id);
     return q.step();
   }
 
   std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
-    const EntitySpec& target = *find_entity(ref.from->fields[ref.field].references);
-    auto refs = references_to(target);
-    std::size_t n = static_cast<std::size_t>(
-        std::find_if(refs.begin(), refs.end(),
-                     [&](const Reference& r) { return r.from == ref.from && r.field == ref.field; }) -
-        refs.begin());
-    auto q = db_.query(sql_.references[index_of(target)][n]);
+    auto q = db_.query(sql_.count_references(ref));
     q.bind(1, business_).bind(2, id);
     q.step();
     return q.int64(0);
@@ -167,17 +142,17 @@ class SqliteBatch final : public BatchTransaction {
   void insert_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values,
                   const WriteStamp& stamp) override {
-    write(sql_.entity[index_of(entity)].insert_row, id, values, stamp);
+    write(sql_.of(entity).insert_row, id, values, stamp);
   }
 
   void update_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values,
                   const WriteStamp& stamp) override {
-    write(sql_.entity[index_of(entity)].update_row, id, values, stamp);
+    write(sql_.of(entity).update_row, id, values, stamp);
   }
 
   void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
-    auto q = db_.query(sql_.entity[index_of(entity)].delete_row);
+    auto q = db_.query(sql_.of(entity).delete_row);
     bind_stamp(q, id, stamp);
     q.run();
   }
@@ -207,7 +182,7 @@ class SqliteBatch final : public BatchTransaction {
 
   GroupCommit::Slot slot_;  // first member: ends the batch's turn last
   Database& db_;
-  const Statements& sql_;
+  const EntityStatements& sql_;
   std::string business_;
   std::uint64_t version_ = 0;
 };
@@ -297,7 +272,7 @@ class SqliteStore final : public Store {
     };
     std::vector<std::unique_ptr<Stream>> streams;
     for (const EntitySpec& entity : all_entities()) {
-      const EntitySql& sql = sql_.entity[index_of(entity)];
+      const EntitySql& sql = sql_.of(entity);
       const std::string& text =
           query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
                               : (query.include_deleted ? sql.changes : sql.changes_live_only);
@@ -413,7 +388,7 @@ class SqliteStore final : public Store {
   Database writer_;
   GroupCommit groups_{writer_};
   ReaderPool readers_;
-  Statements sql_;
+  EntityStatements sql_{Placeholders::sqlite};
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
   bool stopping_ = false;
