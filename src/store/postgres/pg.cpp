@@ -53,7 +53,10 @@ Connection::Connection(const std::string& url) {
 
 Connection::~Connection() { PQfinish(conn_); }
 
-bool Connection::healthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+// A connection left in pipeline mode by a failure midway is not reusable either.
+bool Connection::healthy() const {
+  return conn_ && PQstatus(conn_) == CONNECTION_OK && PQpipelineStatus(conn_) == PQ_PIPELINE_OFF;
+}
 
 bool Connection::still_alive() {
   if (!healthy()) return false;
