@@ -25,8 +25,6 @@ class Decimal {
   // fractional zeros are not digits of precision ("150.500" is money 150.50).
   static Result<Decimal> parse(std::string_view text, DecimalKind kind);
 
-  static Decimal from_units(std::int64_t units, int scale) { return Decimal(units, scale); }
-
   std::int64_t units() const { return units_; }  // value * 10^scale
   int scale() const { return scale_; }
   int sign() const { return units_ < 0 ? -1 : (units_ > 0 ? 1 : 0); }

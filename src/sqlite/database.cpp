@@ -9,10 +9,6 @@ bool Failure::is_busy() const {
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
-bool Failure::is_unique_violation() const {
-  return extended_code_ == SQLITE_CONSTRAINT_PRIMARYKEY || extended_code_ == SQLITE_CONSTRAINT_UNIQUE;
-}
-
 Statement::Statement(sqlite3* db, std::string_view sql) {
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                               &stmt_, nullptr);
@@ -118,7 +114,7 @@ void Database::exec(std::string_view sql) {
 }
 
 Query Database::query(std::string_view sql) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it == statements_.end())
     it = statements_.emplace(std::string(sql), std::make_unique<Statement>(db_, sql)).first;
   return Query(*this, *it->second);

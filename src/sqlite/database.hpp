@@ -21,8 +21,7 @@ class Failure : public std::runtime_error {
   Failure(int extended_code, const std::string& what)
       : std::runtime_error(what), extended_code_(extended_code) {}
   int extended_code() const { return extended_code_; }
-  bool is_busy() const;              // SQLITE_BUSY / SQLITE_LOCKED
-  bool is_unique_violation() const;  // SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE
+  bool is_busy() const;  // SQLITE_BUSY / SQLITE_LOCKED
 
  private:
   int extended_code_;
@@ -96,8 +95,13 @@ class Database {
   sqlite3* handle() const { return db_; }
 
  private:
+  // Looked up by the SQL text as a string_view: no allocation per execution.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, TextHash, std::equal_to<>> statements_;
 };
 
 // BEGIN ... COMMIT, rolled back when destroyed uncommitted.

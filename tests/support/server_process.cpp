@@ -174,21 +174,14 @@ void ServerProcess::start() {
   throw std::runtime_error("avsync-server did not start listening: " + log());
 }
 
-void ServerProcess::stop() {
-  if (!running()) return;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  last_status_ = status;
-  pid_ = -1;
-}
+void ServerProcess::stop() { signal_and_wait(SIGTERM); }
 
-void ServerProcess::kill9() {
+void ServerProcess::kill9() { signal_and_wait(SIGKILL); }
+
+void ServerProcess::signal_and_wait(int signal) {
   if (!running()) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  last_status_ = status;
+  ::kill(pid_, signal);
+  ::waitpid(pid_, &last_status_, 0);
   pid_ = -1;
 }
 

@@ -59,6 +59,8 @@ class ServerProcess {
   void revoke_token(const std::string& token);
 
  private:
+  void signal_and_wait(int signal);
+
   std::filesystem::path dir_;
   std::string db_url_;
   std::vector<std::string> extra_args_;
