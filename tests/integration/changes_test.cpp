@@ -129,7 +129,7 @@ TEST_F(ChangesTest, ACursorAheadOfTheFeedIsRefused) {
   EXPECT_EQ(parse_json_body(res.body).at("error").at("code"), "BAD_REQUEST");
 }
 
-TEST_F(ChangesTest, LimitsAboveTenThousandAreCapped) {
+TEST_F(ChangesTest, PagesDefaultToAThousandAndLimitsAboveTenThousandAreCapped) {
   std::vector<boost::json::object> ops;
   for (int round = 0; round < 21; ++round) {
     ops.clear();
@@ -141,6 +141,9 @@ TEST_F(ChangesTest, LimitsAboveTenThousandAreCapped) {
   auto v = parse_json_body(http->get_changes(token_a, "limit=50000").body);
   EXPECT_EQ(v.at("changes").as_array().size(), 10000u);
   EXPECT_TRUE(v.at("hasMore").as_bool());
+  auto unlimited = parse_json_body(http->get_changes(token_a).body);
+  EXPECT_EQ(unlimited.at("changes").as_array().size(), 1000u) << "the default page size";
+  EXPECT_TRUE(unlimited.at("hasMore").as_bool());
 }
 
 // Writers on several connections race a reader that follows the cursor. When the writers

@@ -88,11 +88,13 @@ TEST_F(TenancyTest, ACursorReplayedByAnotherTenantRevealsNothingOfTheFirst) {
   auto replay = http->get_changes(token_b, "since=" + cursor_a);
   EXPECT_EQ(replay.status, 400) << replay.body;
   EXPECT_EQ(parse_json_body(replay.body).at("error").at("code"), "BAD_REQUEST");
-  // A cursor of A that B's feed has also reached reads B's rows only.
-  std::string early_a;
-  auto first = parse_json_body(http->get_changes(token_a, "limit=1").body);
-  early_a = first.at("cursor").as_string().c_str();
-  for (const auto& row : pull_all(token_b, early_a)) EXPECT_EQ(row.entity, "customers/" + b);
+  // A cursor of A that B's feed has also reached reads B's changes after it, never A's.
+  std::string b2 = insert_customer("B2", token_b);
+  std::string early_a = parse_json_body(http->get_changes(token_a, "limit=1").body).at("cursor").as_string().c_str();
+  ASSERT_EQ(early_a, "v1.1");
+  auto after = pull_all(token_b, early_a);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].entity, "customers/" + b2);
 }
 
 }  // namespace
