@@ -17,8 +17,35 @@ std::string_view to_wire(ErrorCode code) {
     case ErrorCode::method_not_allowed: return "METHOD_NOT_ALLOWED";
     case ErrorCode::rate_limited: return "RATE_LIMITED";
     case ErrorCode::unavailable: return "UNAVAILABLE";
+    case ErrorCode::network: return "NETWORK";
+    case ErrorCode::timeout: return "TIMEOUT";
+    case ErrorCode::server_error: return "SERVER_ERROR";
+    case ErrorCode::bad_response: return "BAD_RESPONSE";
+    case ErrorCode::local_storage: return "LOCAL_STORAGE";
+    case ErrorCode::not_configured: return "NOT_CONFIGURED";
+    case ErrorCode::cancelled: return "CANCELLED";
   }
   return "INTERNAL";
+}
+
+std::optional<ErrorCode> error_code_from_wire(std::string_view wire) {
+  static constexpr ErrorCode kProtocolCodes[] = {
+      ErrorCode::validation_error,  ErrorCode::not_found,          ErrorCode::conflict,
+      ErrorCode::internal,          ErrorCode::unauthenticated,    ErrorCode::bad_request,
+      ErrorCode::batch_too_large,   ErrorCode::payload_too_large,  ErrorCode::unsupported_media_type,
+      ErrorCode::method_not_allowed, ErrorCode::rate_limited,      ErrorCode::unavailable};
+  for (ErrorCode code : kProtocolCodes) {
+    if (to_wire(code) == wire) return code;
+  }
+  return std::nullopt;
+}
+
+std::optional<ErrorCode> error_code_from_name(std::string_view name) {
+  if (auto code = error_code_from_wire(name)) return code;
+  for (int i = static_cast<int>(ErrorCode::network); i <= static_cast<int>(ErrorCode::cancelled); ++i) {
+    if (to_wire(static_cast<ErrorCode>(i)) == name) return static_cast<ErrorCode>(i);
+  }
+  return std::nullopt;
 }
 
 int http_status(ErrorCode code) {
@@ -36,6 +63,13 @@ int http_status(ErrorCode code) {
     case ErrorCode::method_not_allowed: return 405;
     case ErrorCode::rate_limited: return 429;
     case ErrorCode::unavailable: return 503;
+    case ErrorCode::network:
+    case ErrorCode::timeout:
+    case ErrorCode::server_error:
+    case ErrorCode::bad_response:
+    case ErrorCode::local_storage:
+    case ErrorCode::not_configured:
+    case ErrorCode::cancelled: return 500;  // never answered by the server
   }
   return 500;
 }

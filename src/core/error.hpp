@@ -2,71 +2,25 @@
 // One error vocabulary for every layer (docs/architecture.md, "How errors travel").
 // Expected outcomes travel as values (Result<T>); the unexpected throws.
 
-#include <cassert>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
+
+#include "avsync/error.hpp"  // ErrorCode, Error, Result: public, because the client SDK returns them
 
 namespace avsync {
 
-// Starts with the protocol's codes (PROTOCOL.md §1 and §3), spelled as on the wire.
-enum class ErrorCode {
-  // Per-operation codes (§3).
-  validation_error,
-  not_found,
-  conflict,
-  internal,
-  // Whole-request codes (§1).
-  unauthenticated,
-  bad_request,
-  batch_too_large,
-  payload_too_large,
-  unsupported_media_type,
-  route_not_found,
-  method_not_allowed,
-  rate_limited,
-  unavailable,
-};
-
-// The wire spelling, e.g. "VALIDATION_ERROR". route_not_found is "NOT_FOUND".
+// The wire spelling, e.g. "VALIDATION_ERROR". route_not_found is "NOT_FOUND"; the
+// client-only codes have spellings too, for logs and the CLI's --json output.
 std::string_view to_wire(ErrorCode code);
+// The code a wire spelling stands for (per-operation and whole-request codes; "NOT_FOUND"
+// reads as not_found). nullopt for a spelling the protocol does not define.
+std::optional<ErrorCode> error_code_from_wire(std::string_view wire);
+// The inverse of to_wire over every code, client-only ones included (for codes the client
+// stored itself). "NOT_FOUND" reads as not_found.
+std::optional<ErrorCode> error_code_from_name(std::string_view name);
 // The HTTP status a whole-request error answers with (PROTOCOL.md §1).
 int http_status(ErrorCode code);
-
-struct Error {
-  ErrorCode code;
-  std::string message;
-};
-
-// A value or an Error. Shaped like std::expected so it can become one later.
-template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}        // NOLINT: implicit by design
-
-  bool has_value() const { return v_.index() == 0; }
-  explicit operator bool() const { return has_value(); }
-
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  const Error& error() const& { assert(!has_value()); return std::get<1>(v_); }
-  Error&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-// Result<void>: success or an Error.
-struct Ok {};
-using Status = Result<Ok>;
 
 inline Error validation_error(std::string message) {
   return Error{ErrorCode::validation_error, std::move(message)};

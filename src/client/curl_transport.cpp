@@ -1,0 +1,139 @@
+// The only file that includes libcurl.
+#include <curl/curl.h>
+
+#include <charconv>
+#include <mutex>
+
+#include "client/transport.hpp"
+
+namespace avsync::client {
+namespace {
+
+struct CurlHandleDeleter {
+  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+struct HeaderListDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+// Keeps Retry-After (seconds form; an HTTP date is rare enough from our server to ignore).
+std::size_t read_header(char* data, std::size_t size, std::size_t count, void* user) {
+  std::string_view line(data, size * count);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    std::string lower(line.substr(0, kName.size()));
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == kName) {
+      std::string_view value = line.substr(kName.size());
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      long seconds = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (ec == std::errc() && seconds >= 0) {
+        static_cast<HttpReply*>(user)->retry_after = std::chrono::seconds(seconds);
+      }
+    }
+  }
+  return size * count;
+}
+
+int check_cancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
+}
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(TransportOptions options) : options_(std::move(options)) {
+    global_init_once();
+    while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+    handle_.reset(curl_easy_init());
+    if (!handle_) throw std::runtime_error("curl_easy_init failed");
+    std::string auth = "Authorization: Bearer " + options_.token;
+    headers_.reset(curl_slist_append(nullptr, auth.c_str()));
+    headers_.reset(curl_slist_append(headers_.release(), "Content-Type: application/json"));
+    headers_.reset(curl_slist_append(headers_.release(), "Accept: application/json"));
+    // No "Expect: 100-continue" round trip on every batch.
+    headers_.reset(curl_slist_append(headers_.release(), "Expect:"));
+  }
+
+  Result<HttpReply> post_json(std::string_view path, std::string_view body) override {
+    CURL* h = handle_.get();
+    curl_easy_reset(h);
+    configure(path);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    return perform();
+  }
+
+  Result<HttpReply> get(std::string_view path_and_query) override {
+    curl_easy_reset(handle_.get());
+    configure(path_and_query);
+    curl_easy_setopt(handle_.get(), CURLOPT_HTTPGET, 1L);
+    return perform();
+  }
+
+ private:
+  void configure(std::string_view path) {
+    CURL* h = handle_.get();
+    url_ = options_.base_url + std::string(path);
+    reply_ = HttpReply{};
+    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply_.body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &reply_);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (options_.cancel) {
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_cancel);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, options_.cancel);
+    }
+  }
+
+  Result<HttpReply> perform() {
+    CURLcode rc = curl_easy_perform(handle_.get());
+    if (rc != CURLE_OK) {
+      ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT     ? ErrorCode::timeout
+                       : rc == CURLE_ABORTED_BY_CALLBACK ? ErrorCode::cancelled
+                                                         : ErrorCode::network;
+      return Error{code, std::string(curl_easy_strerror(rc)) + " (" + url_ + ")"};
+    }
+    long status = 0;
+    curl_easy_getinfo(handle_.get(), CURLINFO_RESPONSE_CODE, &status);
+    reply_.status = static_cast<int>(status);
+    return std::move(reply_);
+  }
+
+  TransportOptions options_;
+  std::unique_ptr<CURL, CurlHandleDeleter> handle_;
+  std::unique_ptr<curl_slist, HeaderListDeleter> headers_;
+  std::string url_;
+  HttpReply reply_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_curl_transport(TransportOptions options) {
+  return std::make_unique<CurlTransport>(std::move(options));
+}
+
+}  // namespace avsync::client

@@ -1,0 +1,597 @@
+#include "client/local_store.hpp"
+
+#include <unordered_set>
+
+#include "core/json.hpp"
+
+namespace avsync::client {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// SQL of one entity's replica table, generated from the registry.
+struct EntityTable {
+  std::string select_row;     // ?1 id -> fields..., created_at, updated_at
+  std::string select_exists;  // ?1 id
+  std::string upsert_row;     // ?1 id, ?2.. fields, then created_at, updated_at
+  std::string delete_row;     // ?1 id
+  std::string column_list;    // "f1", "f2", ..., created_at, updated_at
+};
+
+std::string quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+const EntityTable& table_of(const EntitySpec& entity) {
+  static const std::vector<EntityTable> tables = [] {
+    std::vector<EntityTable> out;
+    for (const EntitySpec& e : all_entities()) {
+      EntityTable t;
+      std::string placeholders = "?1";
+      for (std::size_t i = 0; i < e.fields.size(); ++i) {
+        t.column_list += quoted(e.fields[i].name) + ", ";
+        placeholders += ", ?" + std::to_string(i + 2);
+      }
+      t.column_list += "created_at, updated_at";
+      placeholders += ", ?" + std::to_string(e.fields.size() + 2) + ", ?" +
+                      std::to_string(e.fields.size() + 3);
+      std::string table = quoted(e.name);
+      t.select_row = "SELECT " + t.column_list + " FROM " + table + " WHERE id = ?1";
+      t.select_exists = "SELECT 1 FROM " + table + " WHERE id = ?1";
+      t.upsert_row = "INSERT OR REPLACE INTO " + table + " (id, " + t.column_list +
+                     ") VALUES (" + placeholders + ")";
+      t.delete_row = "DELETE FROM " + table + " WHERE id = ?1";
+      out.push_back(std::move(t));
+    }
+    return out;
+  }();
+  return tables[entity_index(entity)];
+}
+
+std::string schema_sql() {
+  std::string sql = R"(
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    -- The server's last known state of every row the feed has shown, as a JSON array of
+    -- field values followed by created_at and updated_at.
+    CREATE TABLE server_rows (
+      entity TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+      PRIMARY KEY (entity, id)) WITHOUT ROWID;
+    -- The operation queue. status: pending (to send), failed (rejected, kept for the app),
+    -- acked (applied by the server; forgotten once a pull has caught up after it).
+    CREATE TABLE operations (
+      sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+      operation_id TEXT NOT NULL UNIQUE,
+      entity TEXT NOT NULL,
+      action TEXT NOT NULL,
+      entity_id TEXT NOT NULL,
+      body TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      client_timestamp TEXT NOT NULL,
+      status TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at INTEGER NOT NULL DEFAULT 0,
+      last_error_code TEXT,
+      last_error_message TEXT);
+    CREATE INDEX operations_by_row ON operations (entity, entity_id, status);
+    CREATE INDEX operations_by_status ON operations (status, sequence);
+  )";
+  for (const EntitySpec& e : all_entities()) {
+    sql += "CREATE TABLE " + quoted(e.name) + " (id TEXT PRIMARY KEY";
+    for (const FieldSpec& f : e.fields) sql += ", " + quoted(f.name) + " TEXT";
+    sql += ", created_at TEXT NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;\n";
+    for (const FieldSpec& f : e.fields) {
+      if (f.type != FieldType::reference) continue;
+      sql += "CREATE INDEX " + std::string(e.name) + "_by_" + std::string(f.name) + " ON " +
+             quoted(e.name) + " (" + quoted(f.name) + ");\n";
+    }
+    sql += "CREATE INDEX " + std::string(e.name) + "_by_created ON " + quoted(e.name) +
+           " (created_at, id);\n";
+  }
+  return sql;
+}
+
+std::string_view action_name(Action a) {
+  switch (a) {
+    case Action::insert: return "insert";
+    case Action::update: return "update";
+    case Action::remove: return "delete";
+  }
+  return "insert";
+}
+
+std::string encode_server_state(const std::vector<std::optional<std::string>>& values,
+                                std::string_view created_at, std::string_view updated_at) {
+  JsonValue array;
+  array.kind = JsonValue::Kind::array;
+  array.items.reserve(values.size() + 2);
+  auto push_text = [&](std::optional<std::string_view> text) {
+    JsonValue v;
+    if (text) {
+      v.kind = JsonValue::Kind::string;
+      v.text = *text;
+    }
+    array.items.push_back(std::move(v));
+  };
+  for (const auto& v : values) push_text(v ? std::optional<std::string_view>(*v) : std::nullopt);
+  push_text(created_at);
+  push_text(updated_at);
+  return to_json(array);
+}
+
+Error no_row(const EntitySpec& entity, std::string_view id) {
+  return Error{ErrorCode::not_found,
+               std::string(entity.name) + " " + std::string(id) + " does not exist on this device"};
+}
+
+}  // namespace
+
+namespace {
+
+// The effect of one operation on a row, as the server would apply it when it succeeds.
+void apply_to(const ValidOperation& op, std::optional<LocalStore::LocalRow>& row) {
+  std::string at = format_timestamp(op.client_time);
+  switch (op.action) {
+    case Action::insert:
+      row.emplace();
+      row->values.assign(op.entity->fields.size(), std::nullopt);
+      row->created_at = at;
+      row->updated_at = at;
+      break;
+    case Action::update:
+      if (!row) return;
+      row->updated_at = at;
+      break;
+    case Action::remove:
+      row.reset();
+      return;
+  }
+  for (const FieldAssignment& a : op.assignments) row->values[a.field] = a.value;
+}
+
+}  // namespace
+
+LocalStore::LocalStore(const std::string& path) : db_(path, sqlite::Database::Access::read_write) {
+  migrate();
+}
+
+void LocalStore::migrate() {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  std::int64_t version = 0;
+  {
+    auto q = db_.query("PRAGMA user_version");
+    if (q.step()) version = q.int64(0);
+  }
+  if (version > kSchemaVersion) {
+    throw sqlite::Failure(0, "the data file was written by a newer avsync (schema " +
+                                 std::to_string(version) + ")");
+  }
+  if (version == 0) {
+    db_.exec(schema_sql());
+    db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  }
+  tx.commit();
+}
+
+std::optional<std::string> LocalStore::setting(std::string_view key) {
+  auto q = db_.query("SELECT value FROM settings WHERE key = ?1");
+  q.bind(1, key);
+  if (!q.step()) return std::nullopt;
+  return std::string(q.text(0));
+}
+
+void LocalStore::set_setting(std::string_view key, std::string_view value) {
+  db_.query("INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)").bind(1, key).bind(2, value).run();
+}
+
+void LocalStore::clear_setting(std::string_view key) {
+  db_.query("DELETE FROM settings WHERE key = ?1").bind(1, key).run();
+}
+
+std::optional<LocalStore::LocalRow> LocalStore::load_visible(const EntitySpec& entity,
+                                                             std::string_view id) {
+  auto q = db_.query(table_of(entity).select_row);
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  LocalRow row;
+  const int n = static_cast<int>(entity.fields.size());
+  row.values.reserve(n);
+  for (int i = 0; i < n; ++i) row.values.push_back(q.optional_text(i));
+  row.created_at = q.text(n);
+  row.updated_at = q.text(n + 1);
+  return row;
+}
+
+std::optional<LocalStore::LocalRow> LocalStore::load_server_state(const EntitySpec& entity,
+                                                                  std::string_view id) {
+  auto q = db_.query("SELECT data FROM server_rows WHERE entity = ?1 AND id = ?2");
+  q.bind(1, entity.name).bind(2, id);
+  if (!q.step()) return std::nullopt;
+  auto parsed = parse_json(q.text(0));
+  const std::size_t n = entity.fields.size();
+  if (!parsed || !parsed->is_array() || parsed->items.size() != n + 2) {
+    throw sqlite::Failure(0, "corrupt server_rows entry for " + std::string(entity.name));
+  }
+  LocalRow row;
+  for (std::size_t i = 0; i < n; ++i) {
+    const JsonValue& v = parsed->items[i];
+    row.values.push_back(v.is_null() ? std::nullopt : std::optional<std::string>(v.text));
+  }
+  row.created_at = parsed->items[n].text;
+  row.updated_at = parsed->items[n + 1].text;
+  return row;
+}
+
+void LocalStore::write_visible(const EntitySpec& entity, std::string_view id, const LocalRow& row) {
+  auto q = db_.query(table_of(entity).upsert_row);
+  q.bind(1, id);
+  int index = 2;
+  for (const auto& v : row.values) q.bind_nullable(index++, v);
+  q.bind(index++, row.created_at);
+  q.bind(index, row.updated_at);
+  q.run();
+}
+
+void LocalStore::delete_visible(const EntitySpec& entity, std::string_view id) {
+  db_.query(table_of(entity).delete_row).bind(1, id).run();
+}
+
+bool LocalStore::has_pending(const EntitySpec& entity, std::string_view id) {
+  auto q = db_.query(
+      "SELECT 1 FROM operations WHERE entity = ?1 AND entity_id = ?2 AND status = 'pending' LIMIT 1");
+  q.bind(1, entity.name).bind(2, id);
+  return q.step();
+}
+
+// Requires: inside a write transaction. The visible row becomes the server state with the
+// row's pending operations applied in queue order.
+void LocalStore::rebuild_row(const EntitySpec& entity, std::string_view id) {
+  std::optional<LocalRow> row = load_server_state(entity, id);
+  std::vector<std::string> bodies;
+  {
+    auto q = db_.query(
+        "SELECT body FROM operations WHERE entity = ?1 AND entity_id = ?2 AND status = 'pending' "
+        "ORDER BY sequence");
+    q.bind(1, entity.name).bind(2, id);
+    while (q.step()) bodies.emplace_back(q.text(0));
+  }
+  for (const std::string& body : bodies) {
+    auto json = parse_json(body);
+    if (!json) continue;
+    auto op = validate_operation(*json);
+    if (op) apply_to(*op, row);
+  }
+  if (row) {
+    write_visible(entity, id, *row);
+  } else {
+    delete_visible(entity, id);
+  }
+}
+
+Status LocalStore::apply_local_write(const ValidOperation& op, std::string_view operation_id,
+                                     std::string_view body, std::string_view payload,
+                                     std::string_view client_timestamp) {
+  const EntitySpec& entity = *op.entity;
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  std::optional<LocalRow> row = load_visible(entity, op.entity_id);
+
+  if (op.action == Action::insert) {
+    if (row) {
+      return Error{ErrorCode::conflict,
+                   std::string(entity.name) + " " + op.entity_id + " already exists"};
+    }
+  } else if (!row) {
+    return no_row(entity, op.entity_id);
+  }
+
+  // A foreign key must name a row this device holds (§3: it must exist in the tenant).
+  for (const FieldAssignment& a : op.assignments) {
+    const FieldSpec& f = entity.fields[a.field];
+    if (f.type != FieldType::reference || !a.value) continue;
+    const EntitySpec* target = find_entity(f.references);
+    auto q = db_.query(table_of(*target).select_exists);
+    q.bind(1, *a.value);
+    if (!q.step()) {
+      return validation_error(std::string(entity.name) + "." + std::string(f.name) + ": " +
+                              std::string(target->name) + " " + *a.value +
+                              " does not exist on this device");
+    }
+  }
+
+  // Deleting a row that live rows reference is a conflict on the server (§3.4); refuse
+  // it here rather than queue an operation bound to fail.
+  if (op.action == Action::remove) {
+    for (const Reference& ref : references_to(entity)) {
+      auto q = db_.query("SELECT count(*) FROM " + quoted(ref.from->name) + " WHERE " +
+                         quoted(ref.from->fields[ref.field].name) + " = ?1");
+      q.bind(1, op.entity_id);
+      q.step();
+      if (std::int64_t n = q.int64(0); n > 0) {
+        return Error{ErrorCode::conflict, std::string(entity.name) + " " + op.entity_id +
+                                              " is referenced by " + std::to_string(n) + " " +
+                                              std::string(ref.from->name)};
+      }
+    }
+  }
+
+  apply_to(op, row);
+  if (row) {
+    write_visible(entity, op.entity_id, *row);
+  } else {
+    delete_visible(entity, op.entity_id);
+  }
+  db_.query(
+         "INSERT INTO operations (operation_id, entity, action, entity_id, body, payload, "
+         "client_timestamp, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')")
+      .bind(1, operation_id)
+      .bind(2, entity.name)
+      .bind(3, action_name(op.action))
+      .bind(4, op.entity_id)
+      .bind(5, body)
+      .bind(6, payload)
+      .bind(7, client_timestamp)
+      .run();
+  tx.commit();
+  return Ok{};
+}
+
+RowSyncState LocalStore::row_sync_state(const EntitySpec& entity, std::string_view id) {
+  auto q = db_.query(
+      "SELECT status FROM operations WHERE entity = ?1 AND entity_id = ?2 "
+      "AND status IN ('pending', 'failed') ORDER BY status = 'failed' DESC LIMIT 1");
+  q.bind(1, entity.name).bind(2, id);
+  if (!q.step()) return RowSyncState::synced;
+  return q.text(0) == "failed" ? RowSyncState::failed : RowSyncState::pending;
+}
+
+Row LocalStore::to_row(const EntitySpec& entity, std::string_view id, const LocalRow& row,
+                       RowSyncState state) const {
+  Row out;
+  out.entity = entity.name;
+  out.id = id;
+  out.fields.reserve(entity.fields.size());
+  for (std::size_t i = 0; i < entity.fields.size(); ++i) {
+    out.fields.emplace_back(std::string(entity.fields[i].name), row.values[i]);
+  }
+  out.created_at = row.created_at;
+  out.updated_at = row.updated_at;
+  out.sync_state = state;
+  return out;
+}
+
+std::optional<Row> LocalStore::read_row(const EntitySpec& entity, std::string_view id) {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::deferred);  // one snapshot
+  auto row = load_visible(entity, id);
+  if (!row) return std::nullopt;
+  return to_row(entity, id, *row, row_sync_state(entity, id));
+}
+
+Result<std::vector<Row>> LocalStore::list_rows(const EntitySpec& entity, const ListQuery& query) {
+  std::string sql = "SELECT id, " + table_of(entity).column_list + " FROM " + quoted(entity.name);
+  std::vector<std::string> params;
+  for (const auto& [field, value] : query.equals) {
+    std::string column;
+    if (field == "id" || field == "created_at" || field == "updated_at") {
+      column = field;
+    } else if (entity.field_index(field) != EntitySpec::npos) {
+      column = quoted(field);
+    } else {
+      return validation_error(std::string(entity.name) + "." + field + ": unknown field");
+    }
+    sql += params.empty() ? " WHERE " : " AND ";
+    sql += column + " = ?" + std::to_string(params.size() + 1);
+    params.push_back(value);
+  }
+  sql += " ORDER BY created_at, id LIMIT " + std::to_string(query.limit) + " OFFSET " +
+         std::to_string(query.offset);
+
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::deferred);
+  std::vector<std::pair<std::string, LocalRow>> rows;
+  {
+    auto q = db_.query(sql);
+    for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i + 1), params[i]);
+    const int n = static_cast<int>(entity.fields.size());
+    while (q.step()) {
+      LocalRow row;
+      for (int i = 0; i < n; ++i) row.values.push_back(q.optional_text(i + 1));
+      row.created_at = q.text(n + 1);
+      row.updated_at = q.text(n + 2);
+      rows.emplace_back(std::string(q.text(0)), std::move(row));
+    }
+  }
+  std::vector<Row> out;
+  out.reserve(rows.size());
+  for (auto& [id, row] : rows) out.push_back(to_row(entity, id, row, row_sync_state(entity, id)));
+  return out;
+}
+
+std::vector<QueuedOperation> LocalStore::queued_operations(std::size_t limit) {
+  auto q = db_.query(
+      "SELECT sequence, operation_id, entity, action, entity_id, payload, client_timestamp, "
+      "status, attempts, next_attempt_at, last_error_code, last_error_message FROM operations "
+      "WHERE status IN ('pending', 'failed') ORDER BY status = 'failed', sequence LIMIT ?1");
+  q.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<QueuedOperation> out;
+  while (q.step()) {
+    QueuedOperation op;
+    op.sequence = q.int64(0);
+    op.operation_id = q.text(1);
+    op.entity = q.text(2);
+    op.action = q.text(3);
+    op.entity_id = q.text(4);
+    op.payload = q.text(5);
+    op.client_timestamp = q.text(6);
+    op.status = q.text(7) == "failed" ? OperationStatus::failed : OperationStatus::pending;
+    op.attempts = static_cast<int>(q.int64(8));
+    if (std::int64_t next = q.int64(9); next > 0) op.next_attempt_at = format_timestamp(next);
+    if (!q.is_null(10)) {
+      auto code = error_code_from_name(q.text(10));
+      op.last_error = Error{code.value_or(ErrorCode::internal), std::string(q.text(11))};
+    }
+    out.push_back(std::move(op));
+  }
+  return out;
+}
+
+std::size_t LocalStore::count_operations(OperationStatus status) {
+  auto q = db_.query("SELECT count(*) FROM operations WHERE status = ?1");
+  q.bind(1, status == OperationStatus::failed ? "failed" : "pending");
+  q.step();
+  return static_cast<std::size_t>(q.int64(0));
+}
+
+Status LocalStore::retry_failed(std::string_view operation_id) {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  auto q = db_.query(
+      "SELECT entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
+  q.bind(1, operation_id);
+  if (!q.step()) {
+    return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
+  }
+  const EntitySpec* entity = find_entity(q.text(0));
+  std::string entity_id(q.text(1));
+  // To the end of the queue, as if written now, but with its original clientTimestamp:
+  // the write happened then.
+  db_.query(
+         "INSERT INTO operations (operation_id, entity, action, entity_id, body, payload, "
+         "client_timestamp, status) SELECT ?1 || '#', entity, action, entity_id, body, payload, "
+         "client_timestamp, 'pending' FROM operations WHERE operation_id = ?1")
+      .bind(1, operation_id)
+      .run();
+  db_.query("DELETE FROM operations WHERE operation_id = ?1").bind(1, operation_id).run();
+  db_.query("UPDATE operations SET operation_id = ?1 WHERE operation_id = ?1 || '#'")
+      .bind(1, operation_id)
+      .run();
+  rebuild_row(*entity, entity_id);
+  tx.commit();
+  return Ok{};
+}
+
+Status LocalStore::discard_failed(std::string_view operation_id) {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  auto q = db_.query(
+      "SELECT entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
+  q.bind(1, operation_id);
+  if (!q.step()) {
+    return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
+  }
+  const EntitySpec* entity = find_entity(q.text(0));
+  std::string entity_id(q.text(1));
+  db_.query("DELETE FROM operations WHERE operation_id = ?1").bind(1, operation_id).run();
+  rebuild_row(*entity, entity_id);
+  tx.commit();
+  return Ok{};
+}
+
+std::vector<OutgoingOperation> LocalStore::due_operations(std::size_t limit, UnixMillis now) {
+  auto q = db_.query(
+      "SELECT sequence, operation_id, body, attempts, next_attempt_at FROM operations "
+      "WHERE status = 'pending' ORDER BY sequence LIMIT ?1");
+  q.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<OutgoingOperation> out;
+  while (q.step()) {
+    if (q.int64(4) > now) break;
+    out.push_back({q.int64(0), std::string(q.text(1)), std::string(q.text(2)),
+                   static_cast<int>(q.int64(3))});
+  }
+  return out;
+}
+
+std::optional<UnixMillis> LocalStore::earliest_retry() {
+  auto q = db_.query(
+      "SELECT next_attempt_at FROM operations WHERE status = 'pending' ORDER BY sequence LIMIT 1");
+  if (!q.step() || q.int64(0) == 0) return std::nullopt;
+  return q.int64(0);
+}
+
+void LocalStore::record_outcomes(const std::vector<OperationOutcome>& outcomes) {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  for (const OperationOutcome& o : outcomes) {
+    switch (o.kind) {
+      case OperationOutcome::Kind::acknowledged:
+        db_.query("UPDATE operations SET status = 'acked' WHERE sequence = ?1")
+            .bind(1, o.sequence)
+            .run();
+        break;
+      case OperationOutcome::Kind::retry_later:
+        db_.query(
+               "UPDATE operations SET attempts = attempts + 1, next_attempt_at = ?2, "
+               "last_error_code = ?3, last_error_message = ?4 WHERE sequence = ?1")
+            .bind(1, o.sequence)
+            .bind(2, o.next_attempt_at)
+            .bind(3, to_wire(o.error->code))
+            .bind(4, o.error->message)
+            .run();
+        break;
+      case OperationOutcome::Kind::rejected: {
+        db_.query(
+               "UPDATE operations SET status = 'failed', attempts = attempts + 1, "
+               "last_error_code = ?2, last_error_message = ?3 WHERE sequence = ?1")
+            .bind(1, o.sequence)
+            .bind(2, to_wire(o.error->code))
+            .bind(3, o.error->message)
+            .run();
+        auto q = db_.query("SELECT entity, entity_id FROM operations WHERE sequence = ?1");
+        q.bind(1, o.sequence);
+        if (!q.step()) break;
+        const EntitySpec* entity = find_entity(q.text(0));
+        std::string entity_id(q.text(1));
+        // The rejected change had no effect on the server: the row goes back to what the
+        // server holds, plus whatever else is still pending for it.
+        rebuild_row(*entity, entity_id);
+        break;
+      }
+    }
+  }
+  tx.commit();
+}
+
+void LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
+                                   std::string_view cursor, bool caught_up) {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  // Rows with pending operations keep their local state (the invariant above); usually
+  // there are few, so they are read once per page.
+  std::unordered_set<std::string> protected_rows;
+  {
+    auto q = db_.query("SELECT entity, entity_id FROM operations WHERE status = 'pending'");
+    while (q.step()) protected_rows.insert(std::string(q.text(0)) + "/" + std::string(q.text(1)));
+  }
+  auto is_protected = [&](const EntitySpec& e, const std::string& id) {
+    return !protected_rows.empty() &&
+           protected_rows.count(std::string(e.name) + "/" + id) > 0;
+  };
+  for (const PulledChange& c : changes) {
+    if (c.deleted) {
+      db_.query("DELETE FROM server_rows WHERE entity = ?1 AND id = ?2")
+          .bind(1, c.entity->name)
+          .bind(2, c.entity_id)
+          .run();
+      if (!is_protected(*c.entity, c.entity_id)) delete_visible(*c.entity, c.entity_id);
+      continue;
+    }
+    db_.query("INSERT OR REPLACE INTO server_rows (entity, id, data) VALUES (?1, ?2, ?3)")
+        .bind(1, c.entity->name)
+        .bind(2, c.entity_id)
+        .bind(3, encode_server_state(c.values, c.created_at, c.updated_at))
+        .run();
+    if (!is_protected(*c.entity, c.entity_id)) {
+      write_visible(*c.entity, c.entity_id, LocalRow{c.values, c.created_at, c.updated_at});
+    }
+  }
+  set_setting("cursor", cursor);
+  if (caught_up) {
+    // Every acknowledged operation is now reflected in server_rows (the pull started after
+    // the acknowledgements and the feed is exact), so their rows take the server's state,
+    // including what the feed had no reason to resend (an insert that was a no-op).
+    std::vector<std::pair<std::string, std::string>> acked;
+    {
+      auto q = db_.query("SELECT DISTINCT entity, entity_id FROM operations WHERE status = 'acked'");
+      while (q.step()) acked.emplace_back(q.text(0), q.text(1));
+    }
+    for (const auto& [entity_name, id] : acked) {
+      const EntitySpec* entity = find_entity(entity_name);
+      if (!is_protected(*entity, id)) rebuild_row(*entity, id);
+    }
+    db_.query("DELETE FROM operations WHERE status = 'acked'").run();
+  }
+  tx.commit();
+}
+
+}  // namespace avsync::client

@@ -1,0 +1,118 @@
+#pragma once
+// The device's SQLite file: the replica of the five entities, the server's last known
+// state of every row, the operation queue and the sync state (docs/architecture.md,
+// "client").
+//
+// Invariant: a visible row is its server state with the row's pending operations applied
+// on top, in queue order. Local writes keep it by writing both in one transaction; the
+// pull keeps it by leaving rows with pending operations alone; a rejection restores it by
+// rebuilding the row from the server state.
+//
+// One LocalStore is one connection: not thread-safe, use one per thread. Database
+// failures throw sqlite::Failure.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "avsync/client.hpp"
+#include "core/timestamp.hpp"
+#include "core/validation.hpp"
+#include "sqlite/database.hpp"
+
+namespace avsync::client {
+
+// A change pulled from the feed, decoded.
+struct PulledChange {
+  const EntitySpec* entity;
+  std::string entity_id;
+  bool deleted;
+  std::vector<std::optional<std::string>> values;  // per entity field (upsert)
+  std::string created_at;
+  std::string updated_at;
+};
+
+// An operation ready to send: its JSON element of `operations`.
+struct OutgoingOperation {
+  std::int64_t sequence;
+  std::string operation_id;
+  std::string body;
+  int attempts;
+};
+
+// What the server said about one sent operation, as the queue records it.
+struct OperationOutcome {
+  std::int64_t sequence;
+  enum class Kind { acknowledged, rejected, retry_later } kind;
+  std::optional<Error> error;
+  UnixMillis next_attempt_at = 0;  // retry_later
+};
+
+class LocalStore {
+ public:
+  // Opens or creates the file and brings its schema up to date.
+  explicit LocalStore(const std::string& path);
+
+  // --- settings: server_url, token, cursor, last_sync_at, last_error_code/message
+  std::optional<std::string> setting(std::string_view key);
+  void set_setting(std::string_view key, std::string_view value);
+  void clear_setting(std::string_view key);
+
+  // --- local writes. `operation` was validated and `body` is its JSON element; checks the
+  // replica, writes the row and enqueues in one IMMEDIATE transaction.
+  // Outcomes: conflict, not_found, validation_error (see Client::insert).
+  Status apply_local_write(const ValidOperation& operation, std::string_view operation_id,
+                           std::string_view body, std::string_view payload,
+                           std::string_view client_timestamp);
+
+  // --- reads
+  std::optional<Row> read_row(const EntitySpec& entity, std::string_view id);
+  Result<std::vector<Row>> list_rows(const EntitySpec& entity, const ListQuery& query);
+  std::vector<QueuedOperation> queued_operations(std::size_t limit);
+  std::size_t count_operations(OperationStatus status);
+
+  // --- queue maintenance by the app
+  // not_found when no failed operation has this id.
+  Status retry_failed(std::string_view operation_id);
+  Status discard_failed(std::string_view operation_id);
+
+  // --- sync
+  // Pending operations in queue order, at most `limit`, stopping at the first one whose
+  // next attempt is after `now` (operations on one row, and rows referencing it, must keep
+  // their order).
+  std::vector<OutgoingOperation> due_operations(std::size_t limit, UnixMillis now);
+  // The earliest next attempt of a pending operation, if any waits.
+  std::optional<UnixMillis> earliest_retry();
+  // Records a batch's outcomes in one transaction; rejected rows are rebuilt.
+  void record_outcomes(const std::vector<OperationOutcome>& outcomes);
+  // Applies a page of changes and stores `cursor` with it, in one transaction. When the
+  // page is the last (`caught_up`), rows whose operations were acknowledged are brought
+  // to the server's state and those operations are forgotten.
+  void apply_pulled_page(const std::vector<PulledChange>& changes, std::string_view cursor,
+                         bool caught_up);
+
+  // A row's values as stored (per entity field, then the timestamps).
+  struct LocalRow {
+    std::vector<std::optional<std::string>> values;
+    std::string created_at;
+    std::string updated_at;
+  };
+
+ private:
+  std::optional<LocalRow> load_visible(const EntitySpec& entity, std::string_view id);
+  std::optional<LocalRow> load_server_state(const EntitySpec& entity, std::string_view id);
+  void write_visible(const EntitySpec& entity, std::string_view id, const LocalRow& row);
+  void delete_visible(const EntitySpec& entity, std::string_view id);
+  void rebuild_row(const EntitySpec& entity, std::string_view id);
+  bool has_pending(const EntitySpec& entity, std::string_view id);
+  Row to_row(const EntitySpec& entity, std::string_view id, const LocalRow& row,
+             RowSyncState state) const;
+  RowSyncState row_sync_state(const EntitySpec& entity, std::string_view id);
+  void migrate();
+
+  sqlite::Database db_;
+};
+
+}  // namespace avsync::client
