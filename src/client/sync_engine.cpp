@@ -37,7 +37,7 @@ void SyncEngine::stop() {
 void SyncEngine::notify_local_write() {
   {
     std::lock_guard lock(mutex_);
-    if (!running_ || status_.state == SyncState::offline) return;
+    if (!running_ || waiting_for_token_ || status_.state == SyncState::offline) return;
     kicked_at_ = std::min(kicked_at_, SteadyClock::now() + options_.debounce);
   }
   wake_.notify_all();
@@ -47,6 +47,7 @@ void SyncEngine::notify_online() {
   {
     std::lock_guard lock(mutex_);
     consecutive_failures_ = 0;
+    waiting_for_token_ = false;
     kicked_at_ = SteadyClock::now();
   }
   wake_.notify_all();
@@ -101,7 +102,10 @@ void SyncEngine::absorb(const CycleOutcome& outcome, bool schedule) {
   if (next_step_for(error.code) == NextStep::wait_for_token) {
     status_.state = SyncState::error;
     status_.retry_in.reset();
-    if (schedule) scheduled_at_ = SteadyClock::time_point::max();
+    if (schedule) {
+      waiting_for_token_ = true;
+      scheduled_at_ = SteadyClock::time_point::max();
+    }
     return;
   }
   ++consecutive_failures_;

@@ -74,6 +74,7 @@ class SyncEngine {
   bool running_ = false;
   SyncStatus status_;  // engine-owned fields; counts are filled on read
   int consecutive_failures_ = 0;
+  bool waiting_for_token_ = false;
   SteadyClock::time_point scheduled_at_{};
   SteadyClock::time_point kicked_at_ = SteadyClock::time_point::max();
   std::function<void(const SyncStatus&)> observer_;
