@@ -94,27 +94,46 @@ DbRows query_database(const std::string& db_url, const std::string& sql, const s
   return rows;
 }
 
-CommandOutput run_server_command(const std::vector<std::string>& args) {
-  auto dir = make_temp_dir();
-  auto out_path = dir / "out", err_path = dir / "err";
-  std::vector<std::string> full{AVSYNC_SERVER_BIN};
-  full.insert(full.end(), args.begin(), args.end());
+pid_t spawn_program(const std::vector<std::string>& argv_full, const std::filesystem::path& out_path,
+                    const std::filesystem::path& err_path, const ProgramEnvironment& env) {
   pid_t pid = ::fork();
   if (pid == 0) {
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    auto argv = to_argv(full);
+    for (const auto& [name, value] : env.variables) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+    if (!env.working_directory.empty() && ::chdir(env.working_directory.c_str()) != 0) ::_exit(126);
+    std::vector<std::string> args = argv_full;
+    auto argv = to_argv(args);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+CommandOutput run_program(const std::vector<std::string>& argv_full, const ProgramEnvironment& env) {
+  auto dir = make_temp_dir();
+  auto out_path = dir / "out", err_path = dir / "err";
+  pid_t pid = spawn_program(argv_full, out_path, err_path, env);
   int status = 0;
   ::waitpid(pid, &status, 0);
   CommandOutput result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out_path),
                        read_file(err_path)};
   std::filesystem::remove_all(dir);
   return result;
+}
+
+CommandOutput run_server_command(const std::vector<std::string>& args) {
+  std::vector<std::string> full{AVSYNC_SERVER_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  return run_program(full);
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_serve_args)

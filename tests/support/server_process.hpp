@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace avsync::testing {
@@ -19,6 +20,18 @@ struct CommandOutput {
   std::string err;
 };
 
+// Environment changes for a program run by a test: variables to set (nullopt unsets) and
+// the directory to run in (empty: the test's).
+struct ProgramEnvironment {
+  std::vector<std::pair<std::string, std::optional<std::string>>> variables;
+  std::string working_directory;
+};
+
+// Starts `argv_full` (argv_full[0] is the binary's path) with stdout and stderr to files.
+pid_t spawn_program(const std::vector<std::string>& argv_full, const std::filesystem::path& out_path,
+                    const std::filesystem::path& err_path, const ProgramEnvironment& env = {});
+// Runs `argv_full` to completion.
+CommandOutput run_program(const std::vector<std::string>& argv_full, const ProgramEnvironment& env = {});
 // Runs `avsync-server args...` to completion.
 CommandOutput run_server_command(const std::vector<std::string>& args);
 

@@ -1,0 +1,189 @@
+// The `avsync` command line, run as a separate process per command against a real server.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include "sync_fixture.hpp"
+
+namespace avsync::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Exit codes, as `avsync --help` documents them.
+constexpr int kOk = 0, kUsage = 2, kOffline = 3, kRejected = 4, kNotFound = 5, kUnauthenticated = 6;
+
+class CliTest : public SyncServerTest {
+ protected:
+  void SetUp() override {
+    SyncServerTest::SetUp();
+    work_ = server->dir() / "cli";
+    std::filesystem::create_directories(work_);
+  }
+
+  // Runs avsync in the test's working directory, AVSYNC_DATA unset unless given.
+  CommandOutput avsync(std::vector<std::string> args, std::optional<std::string> data_env = std::nullopt) {
+    args.insert(args.begin(), AVSYNC_CLI_BIN);
+    return run_program(args, ProgramEnvironment{{{"AVSYNC_DATA", data_env}}, work_.string()});
+  }
+  // With --data device.db and the server configured.
+  CommandOutput device(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", "device.db"});
+    return avsync(args);
+  }
+  void init_device() {
+    auto out = device({"init", "--server", url(), "--token", token_a});
+    ASSERT_EQ(out.exit_code, kOk) << out.err;
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
+  static std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+
+  std::filesystem::path work_;
+};
+
+TEST_F(CliTest, AddPrintsTheNewIdAloneAndTheRowCanBeShownUpdatedAndListed) {
+  init_device();
+  auto added = device({"customers", "add", "--name", "Ana Ruiz", "--credit-limit", "10.5"});
+  ASSERT_EQ(added.exit_code, kOk) << added.err;
+  std::string id = trimmed(added.out);
+  EXPECT_EQ(id.size(), 36u) << added.out;
+  EXPECT_EQ(added.out, id + "\n");
+
+  auto shown = device({"--json", "customers", "show", id});
+  ASSERT_EQ(shown.exit_code, kOk);
+  auto row = parse_json_body(shown.out);
+  EXPECT_EQ(row.at("name"), "Ana Ruiz");
+  EXPECT_EQ(row.at("credit_limit"), "10.50");
+  EXPECT_EQ(row.at("syncState"), "pending");
+
+  EXPECT_EQ(device({"customers", "update", id, "--phone", "555", "--clear", "credit_limit"}).exit_code, kOk);
+  auto sale = device({"sales", "add", "--customer-id", id, "--total", "20", "--payment-type", "cash"});
+  ASSERT_EQ(sale.exit_code, kOk) << sale.err;
+  auto item = device({"sale-items", "add", "--sale_id", trimmed(sale.out), "--product-name", "Pan",
+                      "--quantity", "2", "--unit-price", "10"});
+  ASSERT_EQ(item.exit_code, kOk) << item.err;
+  auto listed = device({"--json", "sale-items", "list", "--sale-id", trimmed(sale.out)});
+  ASSERT_EQ(listed.exit_code, kOk);
+  auto rows = parse_json_body(listed.out).as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("subtotal"), "20.00");
+
+  auto synced = device({"--json", "sync"});
+  ASSERT_EQ(synced.exit_code, kOk) << synced.err;
+  EXPECT_EQ(parse_json_body(synced.out).at("pushed"), 4);
+  auto status = parse_json_body(device({"--json", "status"}).out);
+  EXPECT_EQ(status.at("state"), "idle");
+  EXPECT_EQ(status.at("pending"), 0);
+  EXPECT_TRUE(status.at("lastSyncAt").is_string());
+  row = parse_json_body(device({"--json", "customers", "show", id}).out);
+  EXPECT_EQ(row.at("phone"), "555");
+  EXPECT_TRUE(row.at("credit_limit").is_null());
+  EXPECT_EQ(row.at("syncState"), "synced");
+}
+
+TEST_F(CliTest, TheDataFileIsTheFlagThenTheEnvironmentThenTheWorkingDirectory) {
+  EXPECT_EQ(avsync({"init", "--server", url(), "--token", token_a}).exit_code, kOk);
+  EXPECT_TRUE(std::filesystem::exists(work_ / "avsync-client.db"));
+  EXPECT_EQ(avsync({"init", "--server", url(), "--token", token_a}, (work_ / "env.db").string()).exit_code, kOk);
+  EXPECT_TRUE(std::filesystem::exists(work_ / "env.db"));
+  EXPECT_EQ(avsync({"--data", "flag.db", "init", "--server", url(), "--token", token_a},
+                   (work_ / "env.db").string()).exit_code, kOk);
+  EXPECT_TRUE(std::filesystem::exists(work_ / "flag.db"));
+
+  ASSERT_EQ(avsync({"customers", "add", "--name", "in env"}, (work_ / "env.db").string()).exit_code, kOk);
+  auto env_rows = parse_json_body(avsync({"--json", "customers", "list"}, (work_ / "env.db").string()).out);
+  auto default_rows = parse_json_body(avsync({"--json", "customers", "list"}).out);
+  EXPECT_EQ(env_rows.as_array().size(), 1u);
+  EXPECT_EQ(default_rows.as_array().size(), 0u);
+}
+
+TEST_F(CliTest, ExitCodesTellUsageOfflineRejectedNotFoundAndUnauthenticatedApart) {
+  EXPECT_EQ(device({"sync"}).exit_code, kUnauthenticated) << "not configured yet";
+  EXPECT_EQ(device({"frobnicate"}).exit_code, kUsage);
+  EXPECT_EQ(device({"customers"}).exit_code, kUsage);
+  EXPECT_EQ(device({"customers", "show"}).exit_code, kUsage);
+  EXPECT_EQ(device({"customers", "add", "--name"}).exit_code, kUsage);
+  EXPECT_EQ(device({"customers", "list", "--limit", "many"}).exit_code, kUsage);
+  EXPECT_EQ(avsync({}).exit_code, kUsage);
+  EXPECT_EQ(device({"--help"}).exit_code, kOk);
+
+  init_device();
+  auto invalid = device({"--json", "customers", "add", "--name", ""});
+  EXPECT_EQ(invalid.exit_code, kRejected);
+  EXPECT_EQ(parse_json_body(invalid.out).at("error").at("code"), "VALIDATION_ERROR");
+  EXPECT_EQ(device({"customers", "add", "--name", "x", "--shoe-size", "42"}).exit_code, kRejected);
+  EXPECT_EQ(device({"customers", "show", new_uuid()}).exit_code, kNotFound);
+  EXPECT_EQ(device({"customers", "delete", new_uuid()}).exit_code, kNotFound);
+  EXPECT_EQ(device({"retry", "nope"}).exit_code, kNotFound);
+
+  ASSERT_EQ(device({"customers", "add", "--name", "queued"}).exit_code, kOk);
+  server->stop();
+  auto offline = device({"sync"});
+  EXPECT_EQ(offline.exit_code, kOffline);
+  EXPECT_NE(offline.err.find("NETWORK"), std::string::npos) << offline.err;
+  EXPECT_EQ(parse_json_body(device({"--json", "status"}).out).at("state"), "offline");
+  server->start();
+  EXPECT_EQ(device({"sync"}).exit_code, kOk);
+
+  server->revoke_token(token_a);
+  ASSERT_EQ(device({"customers", "add", "--name", "after revoke"}).exit_code, kOk);
+  EXPECT_EQ(device({"sync"}).exit_code, kUnauthenticated);
+}
+
+TEST_F(CliTest, ARejectedOperationIsListedAndCanBeRetriedOrDiscarded) {
+  init_device();
+  std::string id = new_uuid();
+  // Another device holds this id with other values: our insert is a CONFLICT.
+  push({operation(new_uuid(), "customers", "insert", id, R"({"name":"Theirs"})", ts(1))});
+  ASSERT_EQ(device({"customers", "add", "--id", id, "--name", "Mine"}).exit_code, kOk);
+  ASSERT_EQ(device({"distribuciones", "add", "--product-name", "Pan", "--quantity", "3"}).exit_code, kOk);
+  auto synced = device({"--json", "sync"});
+  EXPECT_EQ(synced.exit_code, kRejected);
+  EXPECT_EQ(parse_json_body(synced.out).at("pushed"), 1);
+
+  auto queue = parse_json_body(device({"--json", "queue"}).out).as_array();
+  ASSERT_EQ(queue.size(), 1u);
+  EXPECT_EQ(queue[0].at("status"), "failed");
+  EXPECT_EQ(queue[0].at("lastError").at("code"), "CONFLICT");
+  std::string op = queue[0].at("operationId").as_string().c_str();
+  EXPECT_NE(device({"queue"}).out.find(op), std::string::npos);
+
+  EXPECT_EQ(device({"retry", op}).exit_code, kOk);
+  EXPECT_EQ(parse_json_body(device({"--json", "queue"}).out).as_array()[0].at("status"), "pending");
+  EXPECT_EQ(device({"sync"}).exit_code, kRejected);
+  EXPECT_EQ(device({"discard", op}).exit_code, kOk);
+  EXPECT_EQ(parse_json_body(device({"--json", "queue"}).out).as_array().size(), 0u);
+  EXPECT_EQ(parse_json_body(device({"--json", "customers", "show", id}).out).at("name"), "Theirs");
+  EXPECT_EQ(device({"sync"}).exit_code, kOk);
+}
+
+TEST_F(CliTest, WatchRunsTheEngineAndPrintsStateChangesUntilSignalled) {
+  init_device();
+  ASSERT_EQ(device({"customers", "add", "--name", "watched"}).exit_code, kOk);
+  auto out_path = work_ / "watch.out";
+  pid_t pid = spawn_program({AVSYNC_CLI_BIN, "--data", (work_ / "device.db").string(), "watch"}, out_path,
+                            work_ / "watch.err");
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(out_path);
+    out.assign(std::istreambuf_iterator<char>(in), {});
+    if (out.find("idle pending=0") != std::string::npos) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(out.find("syncing pending=1"), std::string::npos) << out;
+  EXPECT_NE(out.find("idle pending=0"), std::string::npos) << out;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), kOk);
+}
+
+}  // namespace
+}  // namespace avsync::testing
