@@ -1,6 +1,6 @@
 #include "client/local_store.hpp"
 
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/json.hpp"
 
@@ -49,8 +49,10 @@ const EntityTable& table_of(const EntitySpec& entity) {
 std::string schema_sql() {
   std::string sql = R"(
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-    -- The server's last known state of every row the feed has shown, as a JSON array of
-    -- field values followed by created_at and updated_at.
+    -- The server's last known state of each row that has operations in the queue (any
+    -- status), as a JSON array of field values followed by created_at and updated_at. No
+    -- entry for such a row: the server does not hold it. A row without operations needs
+    -- none: its visible row is the server's state.
     CREATE TABLE server_rows (
       entity TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
       PRIMARY KEY (entity, id)) WITHOUT ROWID;
@@ -148,7 +150,7 @@ void apply_to(const ValidOperation& op, std::optional<LocalStore::LocalRow>& row
 
 }  // namespace
 
-LocalStore::LocalStore(const std::string& path) : db_(path, sqlite::Database::Access::read_write) {
+LocalStore::LocalStore(const std::string& path) : db_(path, sqlite::Database::Access::read_write) { db_.exec("PRAGMA cache_size=-16384");
   migrate();
 }
 
@@ -240,6 +242,16 @@ bool LocalStore::has_pending(const EntitySpec& entity, std::string_view id) {
   return q.step();
 }
 
+void LocalStore::forget_server_state(const EntitySpec& entity, std::string_view id) {
+  db_.query("DELETE FROM server_rows WHERE entity = ?1 AND id = ?2").bind(1, entity.name).bind(2, id).run();
+}
+
+void LocalStore::forget_server_state_if_untracked(const EntitySpec& entity, std::string_view id) {
+  auto q = db_.query("SELECT 1 FROM operations WHERE entity = ?1 AND entity_id = ?2 LIMIT 1");
+  q.bind(1, entity.name).bind(2, id);
+  if (!q.step()) forget_server_state(entity, id);
+}
+
 // Requires: inside a write transaction. The visible row becomes the server state with the
 // row's pending operations applied in queue order.
 void LocalStore::rebuild_row(const EntitySpec& entity, std::string_view id) {
@@ -308,6 +320,20 @@ Status LocalStore::apply_local_write(const ValidOperation& op, std::string_view 
                                               " is referenced by " + std::to_string(n) + " " +
                                               std::string(ref.from->name)};
       }
+    }
+  }
+
+  // The row's first queued operation: until now its visible state was the server's, so
+  // keep that apart before changing it (a rejection or discard goes back to it).
+  if (row) {
+    auto q = db_.query("SELECT 1 FROM operations WHERE entity = ?1 AND entity_id = ?2 LIMIT 1");
+    q.bind(1, entity.name).bind(2, op.entity_id);
+    if (!q.step()) {
+      db_.query("INSERT OR REPLACE INTO server_rows (entity, id, data) VALUES (?1, ?2, ?3)")
+          .bind(1, entity.name)
+          .bind(2, op.entity_id)
+          .bind(3, encode_server_state(row->values, row->created_at, row->updated_at))
+          .run();
     }
   }
 
@@ -476,6 +502,7 @@ Status LocalStore::discard_failed(std::string_view operation_id) {
   std::string entity_id(q.text(1));
   db_.query("DELETE FROM operations WHERE operation_id = ?1").bind(1, operation_id).run();
   rebuild_row(*entity, entity_id);
+  forget_server_state_if_untracked(*entity, entity_id);
   tx.commit();
   return Ok{};
 }
@@ -546,32 +573,37 @@ void LocalStore::record_outcomes(const std::vector<OperationOutcome>& outcomes) 
 void LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
                                    std::string_view cursor, bool caught_up) {
   sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
-  // Rows with pending operations keep their local state (the invariant above); usually
+  // Rows with operations in the queue are tracked: their server state is kept apart, and
+  // those with pending operations keep their local state (the invariant above). Usually
   // there are few, so they are read once per page.
-  std::unordered_set<std::string> protected_rows;
+  std::unordered_map<std::string, bool> tracked;  // "entity/id" -> has pending operations
   {
-    auto q = db_.query("SELECT entity, entity_id FROM operations WHERE status = 'pending'");
-    while (q.step()) protected_rows.insert(std::string(q.text(0)) + "/" + std::string(q.text(1)));
+    auto q = db_.query(
+        "SELECT entity, entity_id, max(status = 'pending') FROM operations GROUP BY entity, entity_id");
+    while (q.step()) tracked[std::string(q.text(0)) + "/" + std::string(q.text(1))] = q.int64(2) != 0;
   }
-  auto is_protected = [&](const EntitySpec& e, const std::string& id) {
-    return !protected_rows.empty() &&
-           protected_rows.count(std::string(e.name) + "/" + id) > 0;
+  auto lookup = [&](const EntitySpec& e, const std::string& id) -> const bool* {
+    if (tracked.empty()) return nullptr;
+    auto it = tracked.find(std::string(e.name) + "/" + id);
+    return it == tracked.end() ? nullptr : &it->second;
   };
   for (const PulledChange& c : changes) {
-    if (c.deleted) {
-      db_.query("DELETE FROM server_rows WHERE entity = ?1 AND id = ?2")
-          .bind(1, c.entity->name)
-          .bind(2, c.entity_id)
-          .run();
-      if (!is_protected(*c.entity, c.entity_id)) delete_visible(*c.entity, c.entity_id);
-      continue;
+    const bool* pending = lookup(*c.entity, c.entity_id);
+    if (pending) {
+      if (c.deleted) {
+        forget_server_state(*c.entity, c.entity_id);
+      } else {
+        db_.query("INSERT OR REPLACE INTO server_rows (entity, id, data) VALUES (?1, ?2, ?3)")
+            .bind(1, c.entity->name)
+            .bind(2, c.entity_id)
+            .bind(3, encode_server_state(c.values, c.created_at, c.updated_at))
+            .run();
+      }
+      if (*pending) continue;
     }
-    db_.query("INSERT OR REPLACE INTO server_rows (entity, id, data) VALUES (?1, ?2, ?3)")
-        .bind(1, c.entity->name)
-        .bind(2, c.entity_id)
-        .bind(3, encode_server_state(c.values, c.created_at, c.updated_at))
-        .run();
-    if (!is_protected(*c.entity, c.entity_id)) {
+    if (c.deleted) {
+      delete_visible(*c.entity, c.entity_id);
+    } else {
       write_visible(*c.entity, c.entity_id, LocalRow{c.values, c.created_at, c.updated_at});
     }
   }
@@ -585,11 +617,13 @@ void LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
       auto q = db_.query("SELECT DISTINCT entity, entity_id FROM operations WHERE status = 'acked'");
       while (q.step()) acked.emplace_back(q.text(0), q.text(1));
     }
+    db_.query("DELETE FROM operations WHERE status = 'acked'").run();
     for (const auto& [entity_name, id] : acked) {
       const EntitySpec* entity = find_entity(entity_name);
-      if (!is_protected(*entity, id)) rebuild_row(*entity, id);
+      if (const bool* pending = lookup(*entity, id); pending && *pending) continue;
+      rebuild_row(*entity, id);
+      forget_server_state_if_untracked(*entity, id);
     }
-    db_.query("DELETE FROM operations WHERE status = 'acked'").run();
   }
   tx.commit();
 }

@@ -4,7 +4,8 @@
 // "client").
 //
 // Invariant: a visible row is its server state with the row's pending operations applied
-// on top, in queue order. Local writes keep it by writing both in one transaction; the
+// on top, in queue order. The server state of a row with queued operations is kept in
+// server_rows; for every other row the visible row is the server state. Local writes keep it by writing both in one transaction; the
 // pull keeps it by leaving rows with pending operations alone; a rejection restores it by
 // rebuilding the row from the server state.
 //
@@ -106,6 +107,9 @@ class LocalStore {
   void write_visible(const EntitySpec& entity, std::string_view id, const LocalRow& row);
   void delete_visible(const EntitySpec& entity, std::string_view id);
   void rebuild_row(const EntitySpec& entity, std::string_view id);
+  void forget_server_state(const EntitySpec& entity, std::string_view id);
+  // Drops the kept server state of a row that has no operations left in the queue.
+  void forget_server_state_if_untracked(const EntitySpec& entity, std::string_view id);
   bool has_pending(const EntitySpec& entity, std::string_view id);
   Row to_row(const EntitySpec& entity, std::string_view id, const LocalRow& row,
              RowSyncState state) const;

@@ -215,6 +215,8 @@ TEST_F(SyncEngineTest, ManyThreadsPokingTheEngineIsSafe) {
     });
   }
   for (auto& p : pokers) p.join();
+  // The recorded cycle counts 1 operation, each engine cycle 2: 3 means both happened.
+  ASSERT_TRUE(recorder_.wait_for([](const SyncStatus& s) { return s.operations_pushed >= 3; }));
   engine_->stop();
   EXPECT_GE(cycles_.runs.load(), 1);
 }

@@ -1,6 +1,7 @@
 #include "client/synchronizer.hpp"
 
 #include <algorithm>
+#include <future>
 
 #include "client/response_decoder.hpp"
 
@@ -132,10 +133,17 @@ Status Synchronizer::push(SyncReport& report) {
 
 Status Synchronizer::pull(SyncReport& report) {
   const std::size_t limit = std::clamp<std::size_t>(options_.pull_page_size, 1, 10000);
-  for (;;) {
+  auto fetch = [this, limit](std::optional<std::string> cursor) {
     std::string path = "/sync/changes?limit=" + std::to_string(limit);
-    if (auto cursor = store_.setting("cursor")) path += "&since=" + percent_encode(*cursor);
-    auto reply = transport_.get(path);
+    if (cursor) path += "&since=" + percent_encode(*cursor);
+    return transport_.get(path);
+  };
+  // The next page is requested as soon as this one's cursor is known, so the server
+  // builds it while this page is written locally. Only the cursor of a page that was
+  // applied is ever stored, so a failure anywhere leaves the file consistent.
+  std::future<Result<HttpReply>> next = std::async(std::launch::async, fetch, store_.setting("cursor"));
+  for (;;) {
+    Result<HttpReply> reply = next.get();
     if (!reply) return std::move(reply).error();
     if (reply->status != 200) {
       retry_after_ = reply->retry_after;
@@ -143,6 +151,9 @@ Status Synchronizer::pull(SyncReport& report) {
     }
     auto page = decode_changes_page(reply->body);
     if (!page) return std::move(page).error();
+    if (page->has_more) next = std::async(std::launch::async, fetch, page->cursor);
+    // Waits for the request in flight before leaving on an exception (the future's
+    // destructor joins), so the transport is never used by two threads at once.
     store_.apply_pulled_page(page->changes, page->cursor, !page->has_more);
     report.pulled += page->changes.size();
     if (!page->has_more) return Ok{};
