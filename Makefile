@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client clean
 
 all: build
 
@@ -27,6 +27,10 @@ test: build
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
+
+# The client SDK: durable local writes per second, and a 50,000-row initial sync.
+bench-client: build
+	@scripts/bench-client $(BUILD) $(ARGS)
 
 clean:
 	rm -rf $(BUILD)

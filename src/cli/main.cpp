@@ -27,7 +27,7 @@ constexpr std::string_view kUsage = R"(usage: avsync [--data FILE] [--json] COMM
   ENTITY delete ID
   ENTITY list [--FIELD VALUE ...] [--limit N] [--offset N]
   ENTITY show ID
-  sync [--batch-size N]               one push + pull; non-zero when offline or rejected
+  sync [--batch-size N] [--page-size N]  one push + pull; non-zero when offline or rejected
   status                              state, pending and failed counts, last sync
   watch                               run the sync engine and print each state change
   queue                               pending operations, then failed ones
@@ -315,6 +315,7 @@ int run(int argc, char** argv) {
   }
   if (command == "sync") {
     if (auto batch = args.take("batch_size")) options.batch_size = std::max<std::size_t>(1, parse_count(*batch, "--batch-size"));
+    if (auto page = args.take("page_size")) options.pull_page_size = std::max<std::size_t>(1, parse_count(*page, "--page-size"));
   }
   static const std::map<std::string_view, bool> kEntityWords = {
       {"customers", true}, {"sales", true}, {"sale-items", true}, {"sale_items", true},
@@ -348,7 +349,7 @@ int run(int argc, char** argv) {
     return kOk;
   }
   if (command == "sync") {
-    args.expect_words(1, "sync [--batch-size N]");
+    args.expect_words(1, "sync [--batch-size N] [--page-size N]");
     args.expect_no_options();
     auto result = client.sync_once();
     if (!result) return report(args, result.error());

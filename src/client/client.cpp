@@ -158,17 +158,14 @@ class Client::Impl {
     const std::string body = to_json(op);
     const std::string payload_text = to_json(payload);
 
-    std::optional<Row> row;
-    {
+    Result<std::optional<Row>> written = [&] {
       std::lock_guard lock(app_mutex_);
-      Status written = app_store_.apply_local_write(*valid, operation_id, body, payload_text,
-                                                    client_timestamp);
-      if (!written) return std::move(written).error();
-      if (action != Action::remove) row = app_store_.read_row(**entity, valid->entity_id);
-    }
+      return app_store_.apply_local_write(*valid, operation_id, body, payload_text, client_timestamp);
+    }();
+    if (!written) return std::move(written).error();
     engine_.notify_local_write();
-    if (!row) return Row{std::string((*entity)->name), valid->entity_id, {}, {}, {}, RowSyncState::pending};
-    return *row;
+    if (!*written) return Row{std::string((*entity)->name), valid->entity_id, {}, {}, {}, RowSyncState::pending};
+    return std::move(**written);
   }
 
   Result<Row> get(std::string_view entity_name, std::string_view id) {

@@ -56,11 +56,12 @@ std::string schema_sql() {
     CREATE TABLE server_rows (
       entity TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
       PRIMARY KEY (entity, id)) WITHOUT ROWID;
-    -- The operation queue. status: pending (to send), failed (rejected, kept for the app),
+    -- The operation queue (small, so status filters scan it: one index fewer to write per
+    -- local write). status: pending (to send), failed (rejected, kept for the app),
     -- acked (applied by the server; forgotten once a pull has caught up after it).
     CREATE TABLE operations (
-      sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-      operation_id TEXT NOT NULL UNIQUE,
+      sequence INTEGER PRIMARY KEY,  -- queue order; a new operation gets max + 1
+      operation_id TEXT NOT NULL,  -- a fresh UUID; looked up only to retry or discard
       entity TEXT NOT NULL,
       action TEXT NOT NULL,
       entity_id TEXT NOT NULL,
@@ -73,7 +74,6 @@ std::string schema_sql() {
       last_error_code TEXT,
       last_error_message TEXT);
     CREATE INDEX operations_by_row ON operations (entity, entity_id, status);
-    CREATE INDEX operations_by_status ON operations (status, sequence);
   )";
   for (const EntitySpec& e : all_entities()) {
     sql += "CREATE TABLE " + quoted(e.name) + " (id TEXT PRIMARY KEY";
@@ -150,7 +150,10 @@ void apply_to(const ValidOperation& op, std::optional<LocalStore::LocalRow>& row
 
 }  // namespace
 
-LocalStore::LocalStore(const std::string& path) : db_(path, sqlite::Database::Access::read_write) { db_.exec("PRAGMA cache_size=-16384");
+LocalStore::LocalStore(const std::string& path) : db_(path, sqlite::Database::Access::read_write) {
+  // 4 MiB of page cache: an initial sync writes into B-trees keyed by random UUIDs, and
+  // SQLite's default 2 MiB makes it re-read pages it just wrote (measured: 3x the reads).
+  db_.exec("PRAGMA cache_size=-4096");
   migrate();
 }
 
@@ -277,7 +280,7 @@ void LocalStore::rebuild_row(const EntitySpec& entity, std::string_view id) {
   }
 }
 
-Status LocalStore::apply_local_write(const ValidOperation& op, std::string_view operation_id,
+Result<std::optional<Row>> LocalStore::apply_local_write(const ValidOperation& op, std::string_view operation_id,
                                      std::string_view body, std::string_view payload,
                                      std::string_view client_timestamp) {
   const EntitySpec& entity = *op.entity;
@@ -354,8 +357,10 @@ Status LocalStore::apply_local_write(const ValidOperation& op, std::string_view 
       .bind(6, payload)
       .bind(7, client_timestamp)
       .run();
+  std::optional<Row> written;
+  if (row) written = to_row(entity, op.entity_id, *row, row_sync_state(entity, op.entity_id));
   tx.commit();
-  return Ok{};
+  return written;
 }
 
 RowSyncState LocalStore::row_sync_state(const EntitySpec& entity, std::string_view id) {
@@ -466,25 +471,23 @@ std::size_t LocalStore::count_operations(OperationStatus status) {
 Status LocalStore::retry_failed(std::string_view operation_id) {
   sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
   auto q = db_.query(
-      "SELECT entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
+      "SELECT sequence, entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
   q.bind(1, operation_id);
   if (!q.step()) {
     return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
   }
-  const EntitySpec* entity = find_entity(q.text(0));
-  std::string entity_id(q.text(1));
+  const std::int64_t sequence = q.int64(0);
+  const EntitySpec* entity = find_entity(q.text(1));
+  std::string entity_id(q.text(2));
   // To the end of the queue, as if written now, but with its original clientTimestamp:
   // the write happened then.
   db_.query(
          "INSERT INTO operations (operation_id, entity, action, entity_id, body, payload, "
-         "client_timestamp, status) SELECT ?1 || '#', entity, action, entity_id, body, payload, "
-         "client_timestamp, 'pending' FROM operations WHERE operation_id = ?1")
-      .bind(1, operation_id)
+         "client_timestamp, status) SELECT operation_id, entity, action, entity_id, body, payload, "
+         "client_timestamp, 'pending' FROM operations WHERE sequence = ?1")
+      .bind(1, sequence)
       .run();
-  db_.query("DELETE FROM operations WHERE operation_id = ?1").bind(1, operation_id).run();
-  db_.query("UPDATE operations SET operation_id = ?1 WHERE operation_id = ?1 || '#'")
-      .bind(1, operation_id)
-      .run();
+  db_.query("DELETE FROM operations WHERE sequence = ?1").bind(1, sequence).run();
   rebuild_row(*entity, entity_id);
   tx.commit();
   return Ok{};
@@ -493,14 +496,15 @@ Status LocalStore::retry_failed(std::string_view operation_id) {
 Status LocalStore::discard_failed(std::string_view operation_id) {
   sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
   auto q = db_.query(
-      "SELECT entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
+      "SELECT sequence, entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
   q.bind(1, operation_id);
   if (!q.step()) {
     return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
   }
-  const EntitySpec* entity = find_entity(q.text(0));
-  std::string entity_id(q.text(1));
-  db_.query("DELETE FROM operations WHERE operation_id = ?1").bind(1, operation_id).run();
+  const std::int64_t sequence = q.int64(0);
+  const EntitySpec* entity = find_entity(q.text(1));
+  std::string entity_id(q.text(2));
+  db_.query("DELETE FROM operations WHERE sequence = ?1").bind(1, sequence).run();
   rebuild_row(*entity, entity_id);
   forget_server_state_if_untracked(*entity, entity_id);
   tx.commit();

@@ -62,9 +62,10 @@ class LocalStore {
   void clear_setting(std::string_view key);
 
   // --- local writes. `operation` was validated and `body` is its JSON element; checks the
-  // replica, writes the row and enqueues in one IMMEDIATE transaction.
+  // replica, writes the row and enqueues in one IMMEDIATE transaction. Returns the row as
+  // written (pending), or nullopt after a delete.
   // Outcomes: conflict, not_found, validation_error (see Client::insert).
-  Status apply_local_write(const ValidOperation& operation, std::string_view operation_id,
+  Result<std::optional<Row>> apply_local_write(const ValidOperation& operation, std::string_view operation_id,
                            std::string_view body, std::string_view payload,
                            std::string_view client_timestamp);
 

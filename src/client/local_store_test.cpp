@@ -40,7 +40,9 @@ class LocalStoreTest : public ::testing::Test {
     EXPECT_TRUE(json);
     auto op = validate_operation(*json);
     if (!op) return op.error();
-    return store_->apply_local_write(*op, op_id, body, payload, ts);
+    auto written = store_->apply_local_write(*op, op_id, body, payload, ts);
+    if (!written) return written.error();
+    return Ok{};
   }
 
   std::optional<Row> customer() { return store_->read_row(*find_entity("customers"), kCustomer); }

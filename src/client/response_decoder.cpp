@@ -49,9 +49,56 @@ Result<std::vector<BatchResult>> decode_batch_results(std::string_view body,
   return out;
 }
 
+namespace {
+
+Result<PulledChange> decode_change(const JsonValue& c) {
+  if (!c.is_object()) return bad_response("a change is not an object");
+  const std::string* entity_name = string_of(c, "entity");
+  const std::string* id = string_of(c, "entityId");
+  const std::string* action = string_of(c, "action");
+  if (!entity_name || !id || !action) return bad_response("a change without entity, entityId or action");
+  const EntitySpec* entity = find_entity(*entity_name);
+  if (!entity) return bad_response("unknown entity " + *entity_name);
+  PulledChange change{entity, *id, *action == "delete", {}, {}, {}};
+  if (change.deleted) return change;
+  if (*action != "upsert") return bad_response("unknown action " + *action);
+  const JsonValue* data = c.find("data");
+  if (!data || !data->is_object()) return bad_response("an upsert without data");
+  change.values.reserve(entity->fields.size());
+  for (const FieldSpec& f : entity->fields) {
+    const JsonValue* v = data->find(f.name);
+    if (!v || v->is_null()) {
+      change.values.emplace_back(std::nullopt);
+    } else if (v->is_string() || v->kind == JsonValue::Kind::number) {
+      change.values.emplace_back(v->text);
+    } else {
+      return bad_response(std::string(entity->name) + "." + std::string(f.name) + " is not text");
+    }
+  }
+  const std::string* created = string_of(*data, "created_at");
+  const std::string* updated = string_of(*data, "updated_at");
+  if (!created || !updated) return bad_response("a row without created_at or updated_at");
+  change.created_at = *created;
+  change.updated_at = *updated;
+  return change;
+}
+
+}  // namespace
+
 Result<ChangesPage> decode_changes_page(std::string_view body) {
-  auto json = parse_json(body);
-  if (!json) return bad_response(json.error().message);
+  ChangesPage page;
+  // Changes are decoded one by one as the parser completes them: a page never exists
+  // as a whole JSON tree in memory.
+  auto json = parse_json_streaming(body, "changes", [&](JsonValue&& element) -> Status {
+    auto change = decode_change(element);
+    if (!change) return std::move(change).error();
+    page.changes.push_back(std::move(*change));
+    return Ok{};
+  });
+  if (!json) {
+    if (json.error().code == ErrorCode::bad_response) return std::move(json).error();
+    return bad_response(json.error().message);
+  }
   if (!json->is_object()) return bad_response("changes page is not an object");
   const JsonValue* changes = json->find("changes");
   const std::string* cursor = string_of(*json, "cursor");
@@ -60,42 +107,8 @@ Result<ChangesPage> decode_changes_page(std::string_view body) {
       has_more->kind != JsonValue::Kind::boolean) {
     return bad_response("changes page without changes, cursor or hasMore");
   }
-  ChangesPage page;
   page.cursor = *cursor;
   page.has_more = has_more->boolean;
-  page.changes.reserve(changes->items.size());
-  for (const JsonValue& c : changes->items) {
-    if (!c.is_object()) return bad_response("a change is not an object");
-    const std::string* entity_name = string_of(c, "entity");
-    const std::string* id = string_of(c, "entityId");
-    const std::string* action = string_of(c, "action");
-    if (!entity_name || !id || !action) return bad_response("a change without entity, entityId or action");
-    const EntitySpec* entity = find_entity(*entity_name);
-    if (!entity) return bad_response("unknown entity " + *entity_name);
-    PulledChange change{entity, *id, *action == "delete", {}, {}, {}};
-    if (!change.deleted) {
-      if (*action != "upsert") return bad_response("unknown action " + *action);
-      const JsonValue* data = c.find("data");
-      if (!data || !data->is_object()) return bad_response("an upsert without data");
-      change.values.reserve(entity->fields.size());
-      for (const FieldSpec& f : entity->fields) {
-        const JsonValue* v = data->find(f.name);
-        if (!v || v->is_null()) {
-          change.values.emplace_back(std::nullopt);
-        } else if (v->is_string() || v->kind == JsonValue::Kind::number) {
-          change.values.emplace_back(v->text);
-        } else {
-          return bad_response(std::string(entity->name) + "." + std::string(f.name) + " is not text");
-        }
-      }
-      const std::string* created = string_of(*data, "created_at");
-      const std::string* updated = string_of(*data, "updated_at");
-      if (!created || !updated) return bad_response("a row without created_at or updated_at");
-      change.created_at = *created;
-      change.updated_at = *updated;
-    }
-    page.changes.push_back(std::move(change));
-  }
   return page;
 }
 

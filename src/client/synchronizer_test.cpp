@@ -109,7 +109,7 @@ class SynchronizerTest : public ::testing::Test {
                          entity_id + R"(","payload":{"product_name":"Pan","quantity":1},"clientTimestamp":"2026-11-25T08:00:00.000Z"})";
       auto op = validate_operation(*parse_json(body));
       ASSERT_TRUE(op);
-      ASSERT_TRUE(store_->apply_local_write(*op, id, body, "{}", "2026-11-25T08:00:00.000Z"));
+      ASSERT_TRUE(store_->apply_local_write(*op, id, body, "{}", "2026-11-25T08:00:00.000Z").has_value());
     }
   }
 
@@ -137,13 +137,13 @@ TEST_F(SynchronizerTest, PushesInBatchesThenPullsAndKeepsTheCursor) {
   ASSERT_EQ(transport_.requests.size(), 4u);
   EXPECT_EQ(ids_in(transport_.requests[0].body), (std::vector<std::string>{"op-0", "op-1", "op-2"}));
   EXPECT_EQ(ids_in(transport_.requests[2].body), (std::vector<std::string>{"op-6"}));
-  EXPECT_EQ(transport_.requests[3].path, "/sync/changes?limit=1000");
+  EXPECT_EQ(transport_.requests[3].path, "/sync/changes?limit=5000");
   EXPECT_EQ(*store_->setting("cursor"), "v1.7");
   EXPECT_TRUE(store_->setting("last_sync_at"));
 
   transport_.script = {empty_page("v1.8")};
   ASSERT_TRUE(cycle());
-  EXPECT_EQ(transport_.requests.back().path, "/sync/changes?limit=1000&since=v1.7");
+  EXPECT_EQ(transport_.requests.back().path, "/sync/changes?limit=5000&since=v1.7");
 }
 
 TEST_F(SynchronizerTest, ANetworkFailureKeepsEveryOperationAndSkipsThePull) {

@@ -1,5 +1,8 @@
 #include "core/json.hpp"
 
+#include <functional>
+#include <optional>
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
@@ -56,6 +59,14 @@ class TreeBuilder {
 
   JsonValue take_result() { return std::move(result_); }
 
+  // Elements of the top-level object's array member `key` go to `on_element` as they
+  // complete instead of into the tree.
+  void stream(std::string_view key, const std::function<Status(JsonValue&&)>* on_element) {
+    stream_key_ = key;
+    on_element_ = on_element;
+  }
+  std::optional<Error> stream_error;
+
  private:
   bool append(sv s) {
     partial_.append(s.data(), s.size());
@@ -81,6 +92,13 @@ class TreeBuilder {
     return add(std::move(v));
   }
   bool add(JsonValue v) {
+    if (on_element_ && open_.size() == 2 && open_.back().kind == JsonValue::Kind::array &&
+        open_.front().kind == JsonValue::Kind::object && keys_.size() == 1 &&
+        keys_.back() == stream_key_) {
+      Status handled = (*on_element_)(std::move(v));
+      if (!handled) stream_error = std::move(handled).error();
+      return handled.has_value();  // false stops the parser
+    }
     if (open_.empty()) {
       result_ = std::move(v);
     } else if (open_.back().kind == JsonValue::Kind::array) {
@@ -96,6 +114,8 @@ class TreeBuilder {
   std::vector<std::string> keys_;  // pending member names, innermost last
   std::string partial_;            // string, key or number text split across parts
   JsonValue result_;
+  std::string_view stream_key_;
+  const std::function<Status(JsonValue&&)>* on_element_ = nullptr;
 };
 
 void write(const JsonValue& v, std::string& out) {
@@ -135,12 +155,17 @@ const JsonValue* JsonValue::find(std::string_view key) const {
   return nullptr;
 }
 
-Result<JsonValue> parse_json(std::string_view text, JsonLimits limits) {
+namespace {
+
+Result<JsonValue> run_parser(std::string_view text, JsonLimits limits, std::string_view streamed_key,
+                             const std::function<Status(JsonValue&&)>* on_element) {
   boost::json::parse_options options;
   options.max_depth = static_cast<std::size_t>(limits.max_depth);
   boost::json::basic_parser<TreeBuilder> parser(options);
+  parser.handler().stream(streamed_key, on_element);
   error_code ec;
   std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  if (parser.handler().stream_error) return std::move(*parser.handler().stream_error);
   if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
   if (ec) {
     std::string why = ec == boost::json::error::too_deep
@@ -149,6 +174,18 @@ Result<JsonValue> parse_json(std::string_view text, JsonLimits limits) {
     return Error{ErrorCode::bad_request, std::move(why)};
   }
   return parser.handler().take_result();
+}
+
+}  // namespace
+
+Result<JsonValue> parse_json(std::string_view text, JsonLimits limits) {
+  return run_parser(text, limits, {}, nullptr);
+}
+
+Result<JsonValue> parse_json_streaming(std::string_view text, std::string_view streamed_key,
+                                       const std::function<Status(JsonValue&&)>& on_element,
+                                       JsonLimits limits) {
+  return run_parser(text, limits, streamed_key, &on_element);
 }
 
 std::string to_json(const JsonValue& value) {

@@ -3,6 +3,7 @@
 // read exactly (PROTOCOL.md §1: never binary floating point). Parsing is Boost.JSON's
 // validating parser (UTF-8 checked, depth limited); only the tree is ours.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,14 @@ struct JsonLimits {
 // bad_request Error whose message says which.
 Result<JsonValue> parse_json(std::string_view text, JsonLimits limits = {});
 
+// Parses like parse_json, but each element of the array held by the top-level object's
+// member `streamed_key` goes to `on_element` as soon as it is complete and is not kept:
+// memory stays one element deep however long the array (a page of 10,000 changes). The
+// returned document holds that member as an empty array. An error from `on_element`
+// stops the parse and is returned as is.
+Result<JsonValue> parse_json_streaming(std::string_view text, std::string_view streamed_key,
+                                       const std::function<Status(JsonValue&&)>& on_element,
+                                       JsonLimits limits = {});
 // Compact JSON text for a value (numbers written as their original text).
 std::string to_json(const JsonValue& value);
 

@@ -40,5 +40,30 @@ TEST(Json, EscapesRoundTripAndRepeatedKeysTakeTheLast) {
   EXPECT_EQ(to_json(*v), R"({"k":"a\u0000b\n\"","k":"second"})");
 }
 
+TEST(Json, StreamingHandsOverEachElementOfTheChosenArrayOnly) {
+  std::vector<std::string> seen;
+  auto v = parse_json_streaming(R"({"other":[1,2],"changes":[{"a":[1]},"x",3],"after":true})", "changes",
+                                [&](JsonValue&& element) -> Status {
+                                  seen.push_back(to_json(element));
+                                  return Ok{};
+                                });
+  ASSERT_TRUE(v);
+  EXPECT_EQ(seen, (std::vector<std::string>{R"({"a":[1]})", R"("x")", "3"}));
+  EXPECT_TRUE(v->find("changes")->items.empty());
+  EXPECT_EQ(v->find("other")->items.size(), 2u) << "other arrays stay in the tree";
+  EXPECT_TRUE(v->find("after")->boolean);
+}
+
+TEST(Json, AnErrorFromTheElementHandlerStopsTheParse) {
+  int calls = 0;
+  auto v = parse_json_streaming(R"({"changes":[1,2,3]})", "changes", [&](JsonValue&&) -> Status {
+    if (++calls == 2) return Error{ErrorCode::conflict, "stop here"};
+    return Ok{};
+  });
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().message, "stop here");
+  EXPECT_EQ(calls, 2);
+}
+
 }  // namespace
 }  // namespace avsync
