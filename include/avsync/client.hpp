@@ -129,9 +129,10 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Stores the server URL (http:// or https://) and bearer token in the data file.
-  // Changing the server or account of a file that already synced is a validation_error:
-  // its replica belongs to the old one. A new token for the same server resumes a paused
-  // engine.
+  // Changing the server of a file that already synced is a validation_error: its replica
+  // belongs to the old one (a different account on the same server cannot be told apart
+  // from a new token, so do not reuse a data file across accounts). A new token resumes
+  // an engine paused by UNAUTHENTICATED.
   Status configure(std::string_view server_url, std::string_view token);
 
   // Local writes: validate (validation_error naming the field), check the replica

@@ -468,45 +468,39 @@ std::size_t LocalStore::count_operations(OperationStatus status) {
   return static_cast<std::size_t>(q.int64(0));
 }
 
-Status LocalStore::retry_failed(std::string_view operation_id) {
-  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+std::optional<LocalStore::FailedOperation> LocalStore::find_failed(std::string_view operation_id) {
   auto q = db_.query(
       "SELECT sequence, entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
   q.bind(1, operation_id);
-  if (!q.step()) {
-    return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
-  }
-  const std::int64_t sequence = q.int64(0);
-  const EntitySpec* entity = find_entity(q.text(1));
-  std::string entity_id(q.text(2));
+  if (!q.step()) return std::nullopt;
+  return FailedOperation{q.int64(0), find_entity(q.text(1)), std::string(q.text(2))};
+}
+
+Status LocalStore::retry_failed(std::string_view operation_id) {
+  sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
+  auto failed = find_failed(operation_id);
+  if (!failed) return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
   // To the end of the queue, as if written now, but with its original clientTimestamp:
   // the write happened then.
   db_.query(
          "INSERT INTO operations (operation_id, entity, action, entity_id, body, payload, "
          "client_timestamp, status) SELECT operation_id, entity, action, entity_id, body, payload, "
          "client_timestamp, 'pending' FROM operations WHERE sequence = ?1")
-      .bind(1, sequence)
+      .bind(1, failed->sequence)
       .run();
-  db_.query("DELETE FROM operations WHERE sequence = ?1").bind(1, sequence).run();
-  rebuild_row(*entity, entity_id);
+  db_.query("DELETE FROM operations WHERE sequence = ?1").bind(1, failed->sequence).run();
+  rebuild_row(*failed->entity, failed->entity_id);
   tx.commit();
   return Ok{};
 }
 
 Status LocalStore::discard_failed(std::string_view operation_id) {
   sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
-  auto q = db_.query(
-      "SELECT sequence, entity, entity_id FROM operations WHERE operation_id = ?1 AND status = 'failed'");
-  q.bind(1, operation_id);
-  if (!q.step()) {
-    return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
-  }
-  const std::int64_t sequence = q.int64(0);
-  const EntitySpec* entity = find_entity(q.text(1));
-  std::string entity_id(q.text(2));
-  db_.query("DELETE FROM operations WHERE sequence = ?1").bind(1, sequence).run();
-  rebuild_row(*entity, entity_id);
-  forget_server_state_if_untracked(*entity, entity_id);
+  auto failed = find_failed(operation_id);
+  if (!failed) return Error{ErrorCode::not_found, "no failed operation " + std::string(operation_id)};
+  db_.query("DELETE FROM operations WHERE sequence = ?1").bind(1, failed->sequence).run();
+  rebuild_row(*failed->entity, failed->entity_id);
+  forget_server_state_if_untracked(*failed->entity, failed->entity_id);
   tx.commit();
   return Ok{};
 }

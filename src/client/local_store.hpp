@@ -103,6 +103,12 @@ class LocalStore {
   };
 
  private:
+  struct FailedOperation {
+    std::int64_t sequence;
+    const EntitySpec* entity;
+    std::string entity_id;
+  };
+  std::optional<FailedOperation> find_failed(std::string_view operation_id);
   std::optional<LocalRow> load_visible(const EntitySpec& entity, std::string_view id);
   std::optional<LocalRow> load_server_state(const EntitySpec& entity, std::string_view id);
   void write_visible(const EntitySpec& entity, std::string_view id, const LocalRow& row);
