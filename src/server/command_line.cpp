@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "server/auth.hpp"
 #include "server/http/http_server.hpp"
+#include "server/rate_limiter.hpp"
 #include "server/router.hpp"
 #include "server/sync_service.hpp"
 #include "store/store.hpp"
@@ -19,7 +20,8 @@ namespace {
 constexpr std::string_view kUsage = R"(usage:
   avsync-server migrate                                   [--db URL]
   avsync-server serve [--listen HOST:PORT] [--threads N] [--batch-limit N] [--db-pool N]
-                      [--body-limit BYTES] [--read-timeout SECONDS]     [--db URL]
+                      [--body-limit BYTES] [--read-timeout SECONDS] [--max-connections N]
+                      [--rate-limit PER_SECOND] [--rate-burst N]        [--db URL]
   avsync-server admin create-business --name NAME        [--db URL]
   avsync-server admin create-token --business ID --user NAME [--ttl-hours N] [--db URL]
   avsync-server admin revoke-token --token TOKEN         [--db URL]
@@ -55,7 +57,8 @@ bool flags_allowed(const CommandLine& cmd, std::set<std::string> allowed) {
 }
 
 int serve(const CommandLine& cmd) {
-  if (!flags_allowed(cmd, {"--listen", "--threads", "--batch-limit", "--body-limit", "--read-timeout", "--db-pool"}))
+  if (!flags_allowed(cmd, {"--listen", "--threads", "--batch-limit", "--body-limit", "--read-timeout", "--db-pool",
+                           "--max-connections", "--rate-limit", "--rate-burst"}))
     return 2;
   HttpServerOptions http;
   std::string listen = cmd.flag("--listen").value_or("127.0.0.1:8080");
@@ -73,8 +76,16 @@ int serve(const CommandLine& cmd) {
   auto read_timeout = positive_flag(cmd, "--read-timeout", 30, 1, 3600);
   const std::uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
   auto db_pool = positive_flag(cmd, "--db-pool", std::max<std::uint64_t>(4, 2 * cores), 1, 1000);
-  if (!threads || !batch_limit || !body_limit || !read_timeout || !db_pool)
-    return usage("--threads, --batch-limit, --body-limit, --read-timeout and --db-pool take positive integers");
+  auto max_connections = positive_flag(cmd, "--max-connections", 1024, 1, 1'000'000);
+  if (!threads || !batch_limit || !body_limit || !read_timeout || !db_pool || !max_connections)
+    return usage("--threads, --batch-limit, --body-limit, --read-timeout, --db-pool and --max-connections "
+                 "take positive integers");
+  // 0 turns the rate limit off, so these accept it.
+  auto rate = positive_flag(cmd, "--rate-limit", 100, 0, 1'000'000);
+  auto burst = positive_flag(cmd, "--rate-burst", rate ? 2 * *rate : 0, 0, 1'000'000);
+  if (!rate || !burst || (*rate > 0 && *burst < 1))
+    return usage("--rate-limit and --rate-burst take integers >= 0 (a burst of at least 1 when limited)");
+  http.max_connections = *max_connections;
   http.threads = *threads;
   http.body_limit = *body_limit;
   http.read_timeout = std::chrono::seconds(*read_timeout);
@@ -86,6 +97,8 @@ int serve(const CommandLine& cmd) {
   Authenticator auth(*store, clock);
   RouterOptions router_options;
   router_options.batch.max_operations = *batch_limit;
+  RateLimiter rate_limiter({.per_second = static_cast<double>(*rate), .burst = static_cast<double>(*burst)});
+  router_options.rate_limiter = &rate_limiter;
   Router router(sync, auth, *store, clock, router_options);
   run_http_server(http, [&](const HttpRequest& r) { return router.handle(r); },
                   [&](std::uint16_t bound) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/cursor.hpp"
+#include "server/rate_limiter.hpp"
 
 namespace avsync::server {
 namespace {
@@ -118,9 +119,21 @@ HttpResponse Router::route(const HttpRequest& request) const {
   return error_response(ErrorCode::route_not_found, "no route for " + std::string(path));
 }
 
+std::optional<HttpResponse> Router::over_rate_limit(const HttpRequest& request) const {
+  if (!options_.rate_limiter) return std::nullopt;
+  auto wait = options_.rate_limiter->admit(request.authorization, std::chrono::steady_clock::now());
+  if (!wait) return std::nullopt;
+  const auto seconds = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
+  HttpResponse r = error_response(ErrorCode::rate_limited,
+                                  "too many requests for this token; retry in " + std::to_string(seconds) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return r;
+}
+
 HttpResponse Router::post_batch(const HttpRequest& request) const {
   auto context = auth_.authenticate(request.authorization);
   if (!context) return error_response(context.error().code, context.error().message);
+  if (auto limited = over_rate_limit(request)) return *limited;
   if (!is_json_media_type(request.content_type))
     return error_response(ErrorCode::unsupported_media_type, "Content-Type must be application/json");
   auto batch = decode_batch(request.body, options_.batch);
@@ -139,6 +152,7 @@ HttpResponse Router::post_batch(const HttpRequest& request) const {
 HttpResponse Router::get_changes(const HttpRequest& request, std::string_view query) const {
   auto context = auth_.authenticate(request.authorization);
   if (!context) return error_response(context.error().code, context.error().message);
+  if (auto limited = over_rate_limit(request)) return *limited;
 
   store::ChangeQuery change_query;
   change_query.limit = kDefaultPageSize;

@@ -3,6 +3,7 @@
 // without a socket. The HTTP layer (http/http_server.cpp) turns bytes into HttpRequest
 // and enforces size and time limits before a request gets here.
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,8 +32,11 @@ struct HttpResponse {
   std::size_t operation_count = 0;
 };
 
+class RateLimiter;
+
 struct RouterOptions {
   BatchLimits batch;
+  RateLimiter* rate_limiter = nullptr;  // not owned; nullptr: no rate limit
 };
 
 class Router {
@@ -50,6 +54,8 @@ class Router {
   HttpResponse post_batch(const HttpRequest& request) const;
   HttpResponse get_changes(const HttpRequest& request, std::string_view query) const;
   HttpResponse get_health() const;
+  // 429 RATE_LIMITED with Retry-After when the request's token is over its rate.
+  std::optional<HttpResponse> over_rate_limit(const HttpRequest& request) const;
 
   SyncService& sync_;
   const Authenticator& auth_;
