@@ -16,15 +16,7 @@ using namespace std::chrono_literals;
 
 class RateLimitTest : public SyncServerTest {
  protected:
-  void SetUp() override {
-    server = std::make_unique<ServerProcess>(std::vector<std::string>{"--rate-limit", "2", "--rate-burst", "3"});
-    business_a = server->create_business("Tienda A");
-    business_b = server->create_business("Tienda B");
-    token_a = server->create_token(business_a, "seller-a");
-    token_b = server->create_token(business_b, "seller-b");
-    server->start();
-    http = std::make_unique<HttpClient>(server->port());
-  }
+  std::vector<std::string> serve_args() const override { return {"--rate-limit", "2", "--rate-burst", "3"}; }
 };
 
 TEST_F(RateLimitTest, ATokenOverItsRateGets429WithRetryAfterAndNothingApplies) {

@@ -51,7 +51,7 @@ boost::json::value parse_json_body(const std::string& body) {
 }
 
 void SyncServerTest::SetUp() {
-  server = std::make_unique<ServerProcess>();
+  server = std::make_unique<ServerProcess>(serve_args());
   business_a = server->create_business("Tienda A");
   business_b = server->create_business("Tienda B");
   token_a = server->create_token(business_a, "seller-a");

@@ -65,6 +65,8 @@ class FeedFollower {
 class SyncServerTest : public ::testing::Test {
  protected:
   void SetUp() override;
+  // Extra `serve` flags for the fixture's server.
+  virtual std::vector<std::string> serve_args() const { return {}; }
   void TearDown() override;
 
   // POSTs the operations with tenant A's token (or `token`), expects 200, returns results.
