@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client soak clean
 
 all: build
 
@@ -27,6 +27,10 @@ test: build
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
+
+# The convergence check for DURATION seconds (default 600) on both stores.
+soak: build
+	@scripts/soak $(BUILD)
 
 # The client SDK: durable local writes per second, and a 50,000-row initial sync.
 bench-client: build
