@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/cursor.hpp"
 #include "core/ids.hpp"
 
 namespace avsync {
@@ -156,6 +157,85 @@ std::string encode_error(ErrorCode code, std::string_view message) {
   boost::json::object root;
   root["error"] = std::move(error);
   return boost::json::serialize(root);
+}
+
+namespace {
+
+constexpr std::size_t kDefaultPageSize = 1000;
+constexpr std::size_t kMaxPageSize = 10000;
+
+// Decodes %XX escapes. '+' stays '+': it is literal in a URI query (RFC 3986) and
+// ISO offsets such as +02:00 must survive unencoded.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// The first value of `name` in a query string, decoded; nullopt when absent.
+Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!value) return Error{ErrorCode::bad_request, std::string(name) + ": bad percent-encoding"};
+    return std::optional<std::string>(std::move(*value));
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace
+
+Result<ChangesRequest> decode_changes_query(std::string_view query) {
+  ChangesRequest request;
+  request.limit = kDefaultPageSize;
+  auto limit = query_param(query, "limit");
+  if (!limit) return std::move(limit).error();
+  if (*limit) {
+    const std::string& text = **limit;
+    bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    std::size_t first_nonzero = text.find_first_not_of('0');
+    if (!digits || first_nonzero == std::string::npos)
+      return Error{ErrorCode::bad_request, "limit must be a positive integer"};
+    std::string_view significant = std::string_view(text).substr(first_nonzero);
+    request.limit = significant.size() > 5 ? kMaxPageSize
+                                           : std::min<std::size_t>(std::stoul(std::string(significant)), kMaxPageSize);
+  }
+  auto since = query_param(query, "since");
+  if (!since) return std::move(since).error();
+  if (!*since || (*since)->empty()) {
+    request.since = ChangesRequest::Since::beginning;
+  } else if (auto version = decode_cursor(**since)) {
+    request.since = ChangesRequest::Since::cursor;
+    request.after_version = *version;
+  } else if (auto instant = parse_timestamp(**since)) {
+    request.since = ChangesRequest::Since::instant;
+    request.changed_since = format_timestamp(*instant);
+  } else {
+    return Error{ErrorCode::bad_request,
+                 "since must be a cursor from a previous response or an ISO-8601 timestamp"};
+  }
+  return request;
 }
 
 }  // namespace avsync

@@ -2,6 +2,7 @@
 // JSON <-> wire values. The only place that knows the protocol's JSON spelling.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,18 @@ std::string encode_batch_response(const std::vector<OperationResult>& results,
 
 // `cursor` is the opaque text that resumes after the page.
 std::string encode_changes(const ChangePage& page, std::string_view cursor, UnixMillis server_time);
+
+// GET /sync/changes?since=&limit= (§4), decoded.
+struct ChangesRequest {
+  enum class Since { beginning, cursor, instant };
+  std::size_t limit = 1000;        // the default page; larger values are capped at 10,000
+  Since since = Since::beginning;  // absent or empty `since`: a full sync
+  std::uint64_t after_version = 0;  // Since::cursor
+  std::string changed_since;        // Since::instant, canonical UTC text
+};
+// Parses the query string (without '?'). bad_request for a malformed limit (0, negative,
+// not an integer), a since that is neither a cursor nor a timestamp, or bad %-encoding.
+Result<ChangesRequest> decode_changes_query(std::string_view query);
 
 // {"error": {"code": "...", "message": "..."}}
 std::string encode_error(ErrorCode code, std::string_view message);

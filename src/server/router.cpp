@@ -9,49 +9,6 @@
 namespace avsync::server {
 namespace {
 
-constexpr std::size_t kDefaultPageSize = 1000;
-constexpr std::size_t kMaxPageSize = 10000;
-
-// Decodes %XX escapes. '+' stays '+': it is literal in a URI query (RFC 3986) and
-// ISO offsets such as +02:00 must survive unencoded.
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
-// The first value of `name` in a query string, decoded; nullopt when absent.
-Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    std::size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!value) return Error{ErrorCode::bad_request, std::string(name) + ": bad percent-encoding"};
-    return std::optional<std::string>(std::move(*value));
-  }
-  return std::optional<std::string>();
-}
-
 bool is_json_media_type(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
@@ -154,32 +111,14 @@ HttpResponse Router::get_changes(const HttpRequest& request, std::string_view qu
   if (!context) return error_response(context.error().code, context.error().message);
   if (auto limited = over_rate_limit(request)) return *limited;
 
+  auto decoded = decode_changes_query(query);
+  if (!decoded) return error_response(decoded.error().code, decoded.error().message);
   store::ChangeQuery change_query;
-  change_query.limit = kDefaultPageSize;
-  auto limit = query_param(query, "limit");
-  if (!limit) return error_response(ErrorCode::bad_request, limit.error().message);
-  if (*limit) {
-    const std::string& text = **limit;
-    bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-    std::size_t first_nonzero = text.find_first_not_of('0');
-    if (!digits || first_nonzero == std::string::npos)
-      return error_response(ErrorCode::bad_request, "limit must be a positive integer");
-    std::string_view significant = std::string_view(text).substr(first_nonzero);
-    change_query.limit = significant.size() > 5 ? kMaxPageSize
-                                                : std::min<std::size_t>(std::stoul(std::string(significant)), kMaxPageSize);
-  }
-  auto since = query_param(query, "since");
-  if (!since) return error_response(ErrorCode::bad_request, since.error().message);
-  if (!*since || (*since)->empty()) {
-    change_query.include_deleted = false;  // a full sync may leave out tombstones (§4)
-  } else if (auto version = decode_cursor(**since)) {
-    change_query.after_version = *version;
-  } else if (auto instant = parse_timestamp(**since)) {
-    change_query.changed_since = format_timestamp(*instant);
-  } else {
-    return error_response(ErrorCode::bad_request,
-                          "since must be a cursor from a previous response or an ISO-8601 timestamp");
-  }
+  change_query.limit = decoded->limit;
+  change_query.after_version = decoded->after_version;
+  if (decoded->since == ChangesRequest::Since::instant) change_query.changed_since = decoded->changed_since;
+  // A full sync may leave out tombstones (§4).
+  change_query.include_deleted = decoded->since != ChangesRequest::Since::beginning;
   ChangePage page = sync_.read_changes(*context, change_query);
   // Versions only grow, so a cursor past the tenant's newest change was not issued by this
   // tenant's feed (another tenant's cursor, or a database restored from a backup). Serving

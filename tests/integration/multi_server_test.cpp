@@ -11,7 +11,7 @@ class MultiServerTest : public SyncServerTest {
  protected:
   void SetUp() override {
     SyncServerTest::SetUp();
-    second = std::make_unique<ServerProcess>(server->db_url(), std::vector<std::string>{});
+    second = std::make_unique<ServerProcess>(server->db_url(), serve_args());
     second->start();
   }
   void TearDown() override {

@@ -65,8 +65,10 @@ class FeedFollower {
 class SyncServerTest : public ::testing::Test {
  protected:
   void SetUp() override;
-  // Extra `serve` flags for the fixture's server.
-  virtual std::vector<std::string> serve_args() const { return {}; }
+  // Extra `serve` flags for the fixture's server. The suite sends far more requests per
+  // token than a device would, so the per-token rate limit is off unless a test is about
+  // it (limits_test.cpp).
+  virtual std::vector<std::string> serve_args() const { return {"--rate-limit", "0"}; }
   void TearDown() override;
 
   // POSTs the operations with tenant A's token (or `token`), expects 200, returns results.
