@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client soak clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client soak fuzz clean
 
 all: build
 
@@ -27,6 +27,10 @@ test: build
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
+
+# libFuzzer targets (clang, ASan+UBSan) for SECONDS each (default 60).
+fuzz: bootstrap
+	@SECONDS_PER_TARGET=$(or $(SECONDS),60) scripts/fuzz
 
 # The convergence check for DURATION seconds (default 600) on both stores.
 soak: build

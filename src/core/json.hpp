@@ -20,7 +20,8 @@ struct JsonValue {
   bool boolean = false;
   std::string text;  // a string's contents, or a number's text as sent ("150.50", "1e3")
   std::vector<JsonValue> items;                              // array elements
-  std::vector<std::pair<std::string, JsonValue>> members;    // object members, in order
+  struct Member;                                             // {first: name, second: value}
+  std::vector<Member> members;                              // object members, in order
 
   bool is_null() const { return kind == Kind::null; }
   bool is_string() const { return kind == Kind::string; }
@@ -28,6 +29,14 @@ struct JsonValue {
   bool is_array() const { return kind == Kind::array; }
   // The member named `key` (the last one if repeated), or nullptr.
   const JsonValue* find(std::string_view key) const;
+};
+
+// A named member of an object. Its own struct rather than std::pair: a pair of a type that
+// is still incomplete trips clang's constexpr destructors (the fuzz build uses clang).
+struct JsonValue::Member {
+  Member(std::string name, JsonValue v) : first(std::move(name)), second(std::move(v)) {}
+  std::string first;
+  JsonValue second;
 };
 
 struct JsonLimits {
