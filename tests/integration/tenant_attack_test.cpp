@@ -104,6 +104,18 @@ TEST_F(TenantAttackTest, RandomAttemptsFromAnotherTenantNeitherChangeNorRevealAn
     ASSERT_EQ(outcome(on_a, a_id), outcome(on_nowhere, nowhere)) << entity << " " << action;
   }
 
+  // businessId injected into the envelope and the query string: ignored (§2).
+  auto envelope = boost::json::parse(batch_body({operation(new_uuid(), "customers", "update", a_ids["customers"][0],
+                                                           R"({"name":"pwned","businessId":")" + business_a + R"("})", ts(5))}));
+  envelope.as_object()["businessId"] = business_a;
+  envelope.as_object()["business_id"] = business_a;
+  auto injected = http->post_batch(token_b, boost::json::serialize(envelope));
+  ASSERT_EQ(injected.status, 200);
+  EXPECT_EQ(parse_json_body(injected.body).at("results").at(0).at("error"), "NOT_FOUND");
+  auto injected_feed = http->get_changes(token_b, "business_id=" + business_a + "&businessId=" + business_a);
+  ASSERT_EQ(injected_feed.status, 200);
+  EXPECT_EQ(injected_feed.body.find("A secret"), std::string::npos);
+
   // Reading: A's cursor with B's token shows nothing of A; B's feed holds only B's rows.
   auto replayed = http->get_changes(token_b, "since=" + a_cursor);
   if (replayed.status == 200) {
