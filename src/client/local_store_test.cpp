@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/json.hpp"
+#include "testing/test_dir.hpp"
 
 namespace avsync::client {
 namespace {
@@ -15,19 +16,8 @@ constexpr const char* kSale = "6f1c0000-0000-4000-8000-000000000002";
 
 class LocalStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("avsync-local-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = std::make_unique<LocalStore>(path());
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::string path() const { return (dir_ / "device.db").string(); }
+  void SetUp() override { store_ = std::make_unique<LocalStore>(path()); }
+  std::string path() const { return dir_.file("device.db"); }
 
   // A local write as the Client makes it: the operation JSON, validated, then applied.
   Status write(const std::string& op_id, const std::string& entity, const std::string& action,
@@ -57,7 +47,7 @@ class LocalStoreTest : public ::testing::Test {
     return c;
   }
 
-  std::filesystem::path dir_;
+  avsync::testing::TestDir dir_;
   std::unique_ptr<LocalStore> store_;
 };
 

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "core/json.hpp"
+#include "testing/test_dir.hpp"
 
 namespace avsync::client {
 namespace {
@@ -85,20 +86,10 @@ FakeTransport::Script status_reply(int status, std::string body = "") {
 class SynchronizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("avsync-sync-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = std::make_unique<LocalStore>((dir_ / "device.db").string());
+    store_ = std::make_unique<LocalStore>(dir_.file("device.db"));
     options_.batch_size = 3;
     options_.retry.max_retries = 2;
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // Queues `n` distribuciones inserts with ids op-0, op-1, ...
   void queue(int n) {
     for (int i = 0; i < n; ++i) {
@@ -118,7 +109,7 @@ class SynchronizerTest : public ::testing::Test {
     return s.run_cycle();
   }
 
-  std::filesystem::path dir_;
+  avsync::testing::TestDir dir_;
   std::unique_ptr<LocalStore> store_;
   FakeTransport transport_;
   FakeClock clock_;

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <filesystem>
 
+#include "testing/test_dir.hpp"
+
 namespace avsync::server {
 namespace {
 
@@ -25,20 +27,10 @@ class FakeClock final : public Clock {
 class SyncServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("avsync-sync-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = store::open_store("sqlite:" + (dir_ / "s.db").string());
+    store_ = store::open_store("sqlite:" + dir_.file("s.db"));
     store_->migrate();
     store_->create_business("b", "B", "t");
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   OperationResult apply(const std::string& id, const std::string& action, const std::string& payload,
                         UnixMillis client_time) {
     std::string body = R"({"entity":"customers","action":")" + action + R"(","entityId":")" + kRow +
@@ -55,7 +47,7 @@ class SyncServiceTest : public ::testing::Test {
 
   static constexpr const char* kRow = "6f1c2a3b-0000-4000-8000-000000000001";
   static constexpr UnixMillis kNow = 1'800'000'000'000;  // 2027-01-15
-  std::filesystem::path dir_;
+  avsync::testing::TestDir dir_;
   std::unique_ptr<store::Store> store_;
   FakeClock clock_{kNow};
 };

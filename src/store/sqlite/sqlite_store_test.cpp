@@ -8,6 +8,7 @@
 
 #include "sqlite/database.hpp"
 #include "store/migrations.hpp"
+#include "testing/test_dir.hpp"
 
 namespace avsync::store {
 namespace {
@@ -15,19 +16,10 @@ namespace {
 class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("avsync-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "store.db").string();
+    path_ = dir_.file("store.db");
     store_ = open_sqlite_store(path_, {});
     store_->migrate();
     store_->create_business("b1", "Tienda", "2026-01-01T00:00:00.000Z");
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::vector<std::optional<std::string>> customer(std::string name) {
     const EntitySpec& c = *find_entity("customers");
@@ -36,7 +28,7 @@ class SqliteStoreTest : public ::testing::Test {
     return v;
   }
 
-  std::filesystem::path dir_;
+  avsync::testing::TestDir dir_;
   std::string path_;
   std::unique_ptr<Store> store_;
 };
