@@ -113,6 +113,7 @@ TEST_F(ConvergenceTest, ClientsConvergeWithTheServerThroughFaultsAndCrashes) {
 
   // The server's log and tables: every row inserted by exactly one processed operation.
   std::map<std::string, int> processed_inserts;  // "entity/id" -> count
+  std::set<std::string> processed_updates;       // "entity/id"
   std::set<std::string> failed_on_server;
   std::size_t processed = 0, failed = 0;
   for (const auto& row : query_database(server->db_url(),
@@ -120,6 +121,7 @@ TEST_F(ConvergenceTest, ClientsConvergeWithTheServerThroughFaultsAndCrashes) {
     if (*row[4] == "processed") {
       ++processed;
       if (*row[2] == "insert") ++processed_inserts[*row[1] + "/" + *row[3]];
+      if (*row[2] == "update") processed_updates.insert(*row[1] + "/" + *row[3]);
     } else {
       ++failed;
       failed_on_server.insert(*row[0]);
@@ -134,6 +136,8 @@ TEST_F(ConvergenceTest, ClientsConvergeWithTheServerThroughFaultsAndCrashes) {
     }
   }
   for (const auto& [key, count] : processed_inserts) EXPECT_EQ(count, 1) << key;
+  // An update that applied had a row to apply to (an update of a missing row fails).
+  for (const auto& key : processed_updates) EXPECT_EQ(processed_inserts.count(key), 1u) << "update without a row: " << key;
   std::size_t rows_with_insert = processed_inserts.size();
   EXPECT_EQ(rows_with_insert, rows_on_server) << "a processed insert without its row, or the reverse";
 

@@ -143,6 +143,10 @@ TEST_F(TenantAttackTest, RandomAttemptsFromAnotherTenantNeitherChangeNorRevealAn
   std::string revoked = server->create_token(business_b, "revoked");
   server->revoke_token(revoked);
   EXPECT_EQ(http->get_changes(revoked).status, 401);
+  std::string expired = server->create_token(business_b, "expired");
+  query_database(server->db_url(), "UPDATE auth_tokens SET expires_at_ms = 1000 WHERE user_id = 'expired'");
+  EXPECT_EQ(http->get_changes(expired).status, 401);
+  EXPECT_EQ(http->get_changes(expired, "since=" + a_cursor).status, 401);
   EXPECT_EQ(http->post_batch(revoked, batch_body({operation(new_uuid(), "customers", "update", a_ids["customers"][0],
                                                             R"({"name":"x"})", ts(4))})).status, 401);
 
