@@ -68,12 +68,23 @@ void SyncEngine::run() {
       continue;
     }
     kicked_at_ = SteadyClock::time_point::max();
+    const SyncState state_before = status_.state;
+    const auto retry_in_before = status_.retry_in;
     status_.state = SyncState::syncing;
     status_.retry_in.reset();
     lock.unlock();
     publish();
     CycleOutcome outcome = cycle_();
     lock.lock();
+    if (stopping_ && !outcome.result && outcome.result.error().code == ErrorCode::cancelled) {
+      // stop() interrupted the cycle: not a failure of the network or the server, so the
+      // status stays what it was before the cycle.
+      status_.state = state_before;
+      status_.retry_in = retry_in_before;
+      lock.unlock();
+      publish();
+      return;
+    }
     absorb(outcome, true);
     lock.unlock();
     publish();

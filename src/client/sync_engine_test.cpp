@@ -197,6 +197,32 @@ TEST_F(SyncEngineTest, StartAndStopAreIdempotentAndRestartable) {
   ASSERT_TRUE(recorder_.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle; }, mark));
 }
 
+TEST_F(SyncEngineTest, StoppingDuringACycleLeavesTheStatusAsItWas) {
+  std::atomic<bool> block{false};
+  std::atomic<bool> blocked{false};
+  engine_ = std::make_unique<SyncEngine>(
+      fast_options(),
+      [&]() -> CycleOutcome {
+        if (!block) return {SyncReport{}};
+        blocked = true;
+        while (!engine_->cancelled()) std::this_thread::yield();  // a request in flight
+        return {Error{ErrorCode::cancelled, "stopping"}};
+      },
+      [](SyncStatus&) {}, 1);
+  engine_->set_observer([this](const SyncStatus& s) { recorder_(s); });
+  engine_->start();
+  ASSERT_TRUE(recorder_.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle; }));
+  block = true;
+  engine_->notify_online();
+  while (!blocked) std::this_thread::yield();
+  engine_->stop();
+  SyncStatus s = engine_->status();
+  EXPECT_EQ(s.state, SyncState::idle);
+  EXPECT_FALSE(s.last_error);
+  EXPECT_EQ(s.retries, 0u);
+  EXPECT_EQ(recorder_.seen().back().state, SyncState::idle) << "the observer hears the status come back";
+}
+
 TEST_F(SyncEngineTest, ManyThreadsPokingTheEngineIsSafe) {
   make_engine();
   engine_->start();
