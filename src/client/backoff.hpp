@@ -21,8 +21,6 @@ class Backoff {
   // failed together do not retry together).
   std::chrono::milliseconds next_delay(int failures);
 
-  const RetryPolicy& policy() const { return policy_; }
-
  private:
   RetryPolicy policy_;
   std::mt19937_64 random_;

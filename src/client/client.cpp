@@ -156,11 +156,10 @@ class Client::Impl {
     auto valid = validate_operation(op);
     if (!valid) return std::move(valid).error();
     const std::string body = to_json(op);
-    const std::string payload_text = to_json(payload);
 
     Result<std::optional<Row>> written = [&] {
       std::lock_guard lock(app_mutex_);
-      return app_store_.apply_local_write(*valid, operation_id, body, payload_text, client_timestamp);
+      return app_store_.apply_local_write(*valid, operation_id, body, client_timestamp);
     }();
     if (!written) return std::move(written).error();
     engine_.notify_local_write();

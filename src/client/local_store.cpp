@@ -65,8 +65,7 @@ std::string schema_sql() {
       entity TEXT NOT NULL,
       action TEXT NOT NULL,
       entity_id TEXT NOT NULL,
-      body TEXT NOT NULL,
-      payload TEXT NOT NULL,
+      body TEXT NOT NULL,  -- the operation's JSON element, payload included
       client_timestamp TEXT NOT NULL,
       status TEXT NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0,
@@ -241,13 +240,6 @@ void LocalStore::delete_visible(const EntitySpec& entity, std::string_view id) {
   db_.query(table_of(entity).delete_row).bind(1, id).run();
 }
 
-bool LocalStore::has_pending(const EntitySpec& entity, std::string_view id) {
-  auto q = db_.query(
-      "SELECT 1 FROM operations WHERE entity = ?1 AND entity_id = ?2 AND status = 'pending' LIMIT 1");
-  q.bind(1, entity.name).bind(2, id);
-  return q.step();
-}
-
 void LocalStore::forget_server_state(const EntitySpec& entity, std::string_view id) {
   db_.query("DELETE FROM server_rows WHERE entity = ?1 AND id = ?2").bind(1, entity.name).bind(2, id).run();
 }
@@ -284,7 +276,7 @@ void LocalStore::rebuild_row(const EntitySpec& entity, std::string_view id) {
 }
 
 Result<std::optional<Row>> LocalStore::apply_local_write(const ValidOperation& op, std::string_view operation_id,
-                                     std::string_view body, std::string_view payload,
+                                     std::string_view body,
                                      std::string_view client_timestamp) {
   const EntitySpec& entity = *op.entity;
   sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
@@ -350,15 +342,14 @@ Result<std::optional<Row>> LocalStore::apply_local_write(const ValidOperation& o
     delete_visible(entity, op.entity_id);
   }
   db_.query(
-         "INSERT INTO operations (operation_id, entity, action, entity_id, body, payload, "
-         "client_timestamp, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')")
+         "INSERT INTO operations (operation_id, entity, action, entity_id, body, "
+         "client_timestamp, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')")
       .bind(1, operation_id)
       .bind(2, entity.name)
       .bind(3, action_name(op.action))
       .bind(4, op.entity_id)
       .bind(5, body)
-      .bind(6, payload)
-      .bind(7, client_timestamp)
+      .bind(6, client_timestamp)
       .run();
   std::optional<Row> written;
   if (row) written = to_row(entity, op.entity_id, *row, row_sync_state(entity, op.entity_id));
@@ -438,7 +429,7 @@ Result<std::vector<Row>> LocalStore::list_rows(const EntitySpec& entity, const L
 
 std::vector<QueuedOperation> LocalStore::queued_operations(std::size_t limit) {
   auto q = db_.query(
-      "SELECT sequence, operation_id, entity, action, entity_id, payload, client_timestamp, "
+      "SELECT sequence, operation_id, entity, action, entity_id, body, client_timestamp, "
       "status, attempts, next_attempt_at, last_error_code, last_error_message FROM operations "
       "WHERE status IN ('pending', 'failed') ORDER BY status = 'failed', sequence LIMIT ?1");
   q.bind(1, static_cast<std::int64_t>(limit));
@@ -450,7 +441,9 @@ std::vector<QueuedOperation> LocalStore::queued_operations(std::size_t limit) {
     op.entity = q.text(2);
     op.action = q.text(3);
     op.entity_id = q.text(4);
-    op.payload = q.text(5);
+    auto body = parse_json(q.text(5));
+    const JsonValue* payload = body ? body->find("payload") : nullptr;
+    op.payload = payload ? to_json(*payload) : "{}";
     op.client_timestamp = q.text(6);
     op.status = q.text(7) == "failed" ? OperationStatus::failed : OperationStatus::pending;
     op.attempts = static_cast<int>(q.int64(8));
@@ -486,8 +479,8 @@ Status LocalStore::retry_failed(std::string_view operation_id) {
   // To the end of the queue, as if written now, but with its original clientTimestamp:
   // the write happened then.
   db_.query(
-         "INSERT INTO operations (operation_id, entity, action, entity_id, body, payload, "
-         "client_timestamp, status) SELECT operation_id, entity, action, entity_id, body, payload, "
+         "INSERT INTO operations (operation_id, entity, action, entity_id, body, "
+         "client_timestamp, status) SELECT operation_id, entity, action, entity_id, body, "
          "client_timestamp, 'pending' FROM operations WHERE sequence = ?1")
       .bind(1, failed->sequence)
       .run();

@@ -66,7 +66,7 @@ class LocalStore {
   // written (pending), or nullopt after a delete.
   // Outcomes: conflict, not_found, validation_error (see Client::insert).
   Result<std::optional<Row>> apply_local_write(const ValidOperation& operation, std::string_view operation_id,
-                           std::string_view body, std::string_view payload,
+                           std::string_view body,
                            std::string_view client_timestamp);
 
   // --- reads
@@ -117,7 +117,6 @@ class LocalStore {
   void forget_server_state(const EntitySpec& entity, std::string_view id);
   // Drops the kept server state of a row that has no operations left in the queue.
   void forget_server_state_if_untracked(const EntitySpec& entity, std::string_view id);
-  bool has_pending(const EntitySpec& entity, std::string_view id);
   Row to_row(const EntitySpec& entity, std::string_view id, const LocalRow& row,
              RowSyncState state) const;
   RowSyncState row_sync_state(const EntitySpec& entity, std::string_view id);

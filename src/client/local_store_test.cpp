@@ -30,7 +30,7 @@ class LocalStoreTest : public ::testing::Test {
     EXPECT_TRUE(json);
     auto op = validate_operation(*json);
     if (!op) return op.error();
-    auto written = store_->apply_local_write(*op, op_id, body, payload, ts);
+    auto written = store_->apply_local_write(*op, op_id, body, ts);
     if (!written) return written.error();
     return Ok{};
   }

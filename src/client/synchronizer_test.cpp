@@ -100,7 +100,7 @@ class SynchronizerTest : public ::testing::Test {
                          entity_id + R"(","payload":{"product_name":"Pan","quantity":1},"clientTimestamp":"2026-11-25T08:00:00.000Z"})";
       auto op = validate_operation(*parse_json(body));
       ASSERT_TRUE(op);
-      ASSERT_TRUE(store_->apply_local_write(*op, id, body, "{}", "2026-11-25T08:00:00.000Z").has_value());
+      ASSERT_TRUE(store_->apply_local_write(*op, id, body, "2026-11-25T08:00:00.000Z").has_value());
     }
   }
 
