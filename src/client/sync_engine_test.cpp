@@ -9,49 +9,12 @@
 #include <mutex>
 #include <vector>
 
+#include "testing/status_recorder.hpp"
+
 namespace avsync::client {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Records every status the observer sees and lets a test wait for one.
-class Recorder {
- public:
-  void operator()(const SyncStatus& s) {
-    std::lock_guard lock(mutex_);
-    seen_.push_back(s);
-    changed_.notify_all();
-  }
-  // Waits (up to 10 s) for a status matching `pred`; returns it.
-  template <typename Pred>
-  std::optional<SyncStatus> wait_for(Pred pred, std::size_t from = 0) {
-    std::unique_lock lock(mutex_);
-    std::optional<SyncStatus> found;
-    changed_.wait_for(lock, 10s, [&] {
-      for (std::size_t i = from; i < seen_.size(); ++i) {
-        if (pred(seen_[i])) {
-          found = seen_[i];
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::size_t size() {
-    std::lock_guard lock(mutex_);
-    return seen_.size();
-  }
-  std::vector<SyncStatus> seen() {
-    std::lock_guard lock(mutex_);
-    return seen_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<SyncStatus> seen_;
-};
 
 // A cycle that fails with `failure` while `offline` is set, and succeeds otherwise.
 struct ScriptedCycles {
@@ -82,7 +45,7 @@ class SyncEngineTest : public ::testing::Test {
     engine_->set_observer([this](const SyncStatus& s) { recorder_(s); });
   }
   ScriptedCycles cycles_;
-  Recorder recorder_;
+  avsync::testing::StatusRecorder recorder_;
   std::unique_ptr<SyncEngine> engine_;
 };
 

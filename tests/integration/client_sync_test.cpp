@@ -12,6 +12,7 @@
 
 #include "avsync/client.hpp"
 #include "sync_fixture.hpp"
+#include "testing/status_recorder.hpp"
 
 namespace avsync::testing {
 namespace {
@@ -83,37 +84,6 @@ class ClientSyncTest : public SyncServerTest {
     auto rows = query_database(server->db_url(), "SELECT count(*) FROM " + table);
     return std::stoll(rows.at(0).at(0).value_or("-1"));
   }
-};
-
-// Collects engine statuses for tests that wait on the engine.
-class StatusLog {
- public:
-  void record(const SyncStatus& s) {
-    std::lock_guard lock(mutex_);
-    seen_.push_back(s);
-    changed_.notify_all();
-  }
-  template <typename Pred>
-  bool wait_for(Pred pred, std::chrono::seconds timeout = 30s) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] {
-      return std::any_of(seen_.begin() + static_cast<long>(from_), seen_.end(), pred);
-    });
-  }
-  void skip_seen() {
-    std::lock_guard lock(mutex_);
-    from_ = seen_.size();
-  }
-  std::vector<SyncStatus> seen() {
-    std::lock_guard lock(mutex_);
-    return seen_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<SyncStatus> seen_;
-  std::size_t from_ = 0;
 };
 
 TEST_F(ClientSyncTest, OfflineWritesSyncAndASecondDeviceSeesThem) {
@@ -211,8 +181,8 @@ TEST_F(ClientSyncTest, TheEngineReportsOfflineBacksOffWithinTheCapAndDrainsWhenT
   options.debounce = 10ms;
   options.connect_timeout = 2s;
   auto a = open_client("a", options);
-  StatusLog log;
-  a->set_observer([&](const SyncStatus& s) { log.record(s); });
+  StatusRecorder log;
+  a->set_observer([&](const SyncStatus& s) { log(s); });
 
   server->stop();
   for (int i = 0; i < 5; ++i) add(*a, "customers", {{"name", "C" + std::to_string(i)}});
@@ -234,9 +204,9 @@ TEST_F(ClientSyncTest, TheEngineReportsOfflineBacksOffWithinTheCapAndDrainsWhenT
   EXPECT_EQ(a->status().state, SyncState::offline);
 
   server->start();
-  log.skip_seen();
+  std::size_t mark = log.size();
   a->notify_online();
-  ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle && s.pending == 0; }));
+  ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle && s.pending == 0; }, mark));
   a->stop();
   SyncStatus done = a->status();
   EXPECT_EQ(done.state, SyncState::idle);
@@ -249,13 +219,13 @@ TEST_F(ClientSyncTest, TheEngineSyncsSoonAfterALocalWrite) {
   ClientOptions options;
   options.debounce = 20ms;
   auto a = open_client("a", options);
-  StatusLog log;
-  a->set_observer([&](const SyncStatus& s) { log.record(s); });
+  StatusRecorder log;
+  a->set_observer([&](const SyncStatus& s) { log(s); });
   a->start();
   ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle; }));
-  log.skip_seen();
+  std::size_t mark = log.size();
   std::string id = add(*a, "customers", {{"name", "Soon"}});
-  ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle && s.operations_pushed == 1; }));
+  ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle && s.operations_pushed == 1; }, mark));
   EXPECT_EQ(a->get("customers", id)->sync_state, RowSyncState::synced);
   a->stop();
 }
