@@ -40,6 +40,15 @@ std::unique_ptr<Client> open(const std::string& data, const std::string& url, co
   return std::move(*client);
 }
 
+// A refused local write (say, a delete of a referenced row) is part of the game; a failing
+// data file is not.
+template <typename R>
+void written(const R& result) {
+  if (!result && result.error().code == avsync::ErrorCode::local_storage) {
+    throw std::runtime_error("local write failed: " + result.error().message);
+  }
+}
+
 class Seller {
  public:
   Seller(Client& client, std::uint64_t seed) : client_(client), random_(seed) {}
@@ -47,31 +56,31 @@ class Seller {
   void act() {
     const int roll = static_cast<int>(random_() % 100);
     if (roll < 20) {
-      client_.insert("customers", {{"name", "Cliente " + std::to_string(random_() % 1000)}, {"phone", "+57 300"}});
+      written(client_.insert("customers", {{"name", "Cliente " + std::to_string(random_() % 1000)}, {"phone", "+57 300"}}));
     } else if (roll < 32) {
       auto customer = any("customers");
       FieldValues fields{{"total", money()}, {"payment_type", random_() % 2 ? "cash" : "credit"}};
       if (customer) fields.emplace_back("customer_id", *customer);
-      client_.insert("sales", fields);
+      written(client_.insert("sales", fields));
     } else if (roll < 44) {
       if (auto sale = any("sales")) {
-        client_.insert("sale_items", {{"sale_id", *sale}, {"product_name", "Arroz"}, {"quantity", std::to_string(1 + random_() % 5)},
-                                      {"unit_price", money()}});
+        written(client_.insert("sale_items", {{"sale_id", *sale}, {"product_name", "Arroz"},
+                                              {"quantity", std::to_string(1 + random_() % 5)}, {"unit_price", money()}}));
       }
     } else if (roll < 54) {
       if (auto customer = any("customers")) {
         FieldValues fields{{"customer_id", *customer}, {"amount", money()}};
         if (auto sale = any("sales"); sale && random_() % 2) fields.emplace_back("sale_id", *sale);
-        client_.insert("payments", fields);
+        written(client_.insert("payments", fields));
       }
     } else if (roll < 62) {
-      client_.insert("distribuciones", {{"product_name", "Aceite"}, {"quantity", "2.5"}, {"route", "ruta " + std::to_string(random_() % 9)}});
+      written(client_.insert("distribuciones", {{"product_name", "Aceite"}, {"quantity", "2.5"}, {"route", "ruta " + std::to_string(random_() % 9)}}));
     } else if (roll < 88) {
       const std::string entity = kEntities[random_() % 5];
-      if (auto id = any(entity)) client_.update(entity, *id, change_for(entity));
+      if (auto id = any(entity)) written(client_.update(entity, *id, change_for(entity)));
     } else {
       const std::string entity = kEntities[random_() % 5];
-      if (auto id = any(entity)) (void)client_.remove(entity, *id);  // refused when referenced: fine
+      if (auto id = any(entity)) written(client_.remove(entity, *id));  // refused when referenced: fine
     }
   }
 
