@@ -242,7 +242,7 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
     return translating_busy([&]() -> std::unique_ptr<BatchTransaction> {
-      return std::make_unique<SqliteBatch>(groups_.join(), writer_, sql_, business_id);
+      return std::make_unique<SqliteBatch>(groups_.join(business_id), writer_, sql_, business_id);
     });
   }
 

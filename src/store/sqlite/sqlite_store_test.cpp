@@ -158,3 +158,196 @@ TEST_F(SqliteStoreTest, ConcurrentBatchesCommitDurablyAndIndependently) {
 
 }  // namespace
 }  // namespace avsync::store
+
+// ---------------------------------------------------------------------------------------
+// GroupCommit's fairness rules (issue 9), checked by who gets the writer and which group
+// each batch lands in, never by how long anything took: the clock is a fake the batches
+// advance themselves, and the test waits for states (a batch admitted, N waiting), not
+// for time to pass.
+
+#include <future>
+#include <mutex>
+
+#include "store/sqlite/group_commit.hpp"
+
+namespace avsync::store {
+namespace {
+
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  // A batch run on its own thread: joins as `tenant`, then waits for the test to release
+  // it, writes `rows` rows, moves the fake clock on by `takes_ms` and commits.
+  struct Batch {
+    std::string name;
+    std::string tenant;
+    int rows = 1;
+    int takes_ms = 0;
+    std::promise<void> release;
+    bool released = false;
+    std::uint64_t group = 0;
+    std::thread thread;
+  };
+
+  GroupCommitTest() : db_(dir_.file("groups.db"), sqlite::Database::Access::read_write) {
+    db_.exec("CREATE TABLE t (x INTEGER)");
+  }
+  ~GroupCommitTest() override {  // after a failed expectation, lets every batch run out
+    for (auto& b : batches_)
+      if (!b->released) b->release.set_value();
+    finish_all();
+  }
+
+  void open(std::int64_t max_rows, std::chrono::milliseconds max_open) {
+    GroupCommitOptions options;
+    options.max_rows = max_rows;
+    options.max_open = max_open;
+    options.now = [this] { return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms_.load())); };
+    groups_ = std::make_unique<GroupCommit>(db_, std::move(options));
+  }
+
+  // Starts a batch and returns once it holds the writer or waits in the queue.
+  Batch& start(std::string name, std::string tenant, int rows, int takes_ms = 0) {
+    auto batch = std::make_unique<Batch>();
+    Batch& b = *batch;
+    b.name = std::move(name);
+    b.tenant = std::move(tenant);
+    b.rows = rows;
+    b.takes_ms = takes_ms;
+    const std::size_t admitted_before = admitted().size();
+    const std::size_t waiting_before = groups_->waiting();
+    auto released = b.release.get_future();
+    b.thread = std::thread([this, &b, released = std::move(released)]() mutable {
+      auto slot = groups_->join(b.tenant);
+      {
+        std::lock_guard lock(mutex_);
+        admitted_.push_back(b.name);
+      }
+      released.wait();
+      for (int i = 0; i < b.rows; ++i) db_.exec("INSERT INTO t (x) VALUES (1)");
+      now_ms_ += b.takes_ms;
+      b.group = slot.group();
+      slot.commit();
+    });
+    batches_.push_back(std::move(batch));
+    while (admitted().size() == admitted_before && groups_->waiting() == waiting_before) std::this_thread::yield();
+    return b;
+  }
+
+  // Lets the batch holding the writer finish, and returns once the next one (if any
+  // waits) has been given the writer.
+  void release(Batch& b) {
+    const std::size_t admitted_before = admitted().size();
+    const bool someone_waits = groups_->waiting() > 0;
+    b.released = true;
+    b.release.set_value();
+    if (someone_waits)
+      while (admitted().size() == admitted_before) std::this_thread::yield();
+    else
+      b.thread.join();
+  }
+
+  std::vector<std::string> admitted() {
+    std::lock_guard lock(mutex_);
+    return admitted_;
+  }
+
+  void finish_all() {
+    for (auto& b : batches_)
+      if (b->thread.joinable()) b->thread.join();
+  }
+
+  avsync::testing::TestDir dir_;
+  sqlite::Database db_;
+  std::atomic<std::int64_t> now_ms_{0};
+  std::unique_ptr<GroupCommit> groups_;
+  std::mutex mutex_;
+  std::vector<std::string> admitted_;
+  std::vector<std::unique_ptr<Batch>> batches_;
+};
+
+TEST_F(GroupCommitTest, EachWaitingTenantGetsTheWriterOnceBeforeAnyTenantGetsItTwice) {
+  open(1'000'000, std::chrono::hours(1));
+  Batch& a1 = start("A1", "a", 1);
+  Batch& a2 = start("A2", "a", 1);
+  Batch& a3 = start("A3", "a", 1);
+  Batch& b1 = start("B1", "b", 1);
+  Batch& b2 = start("B2", "b", 1);
+  Batch& c1 = start("C1", "c", 1);
+  ASSERT_EQ(groups_->waiting(), 5u);
+  for (Batch* b : {&a1, &b1, &c1, &a2, &b2, &a3}) release(*b);
+  finish_all();
+  EXPECT_EQ(admitted(), (std::vector<std::string>{"A1", "B1", "C1", "A2", "B2", "A3"}));
+}
+
+TEST_F(GroupCommitTest, ASmallBatchOfAnotherTenantIsServedBeforeTheNextLargeBatchOfABusyTenant) {
+  // The probe's shape: tenant A keeps four large batches queued, B sends one operation.
+  open(2000, std::chrono::hours(1));
+  Batch& a1 = start("A1", "a", 1000);
+  Batch& a2 = start("A2", "a", 1000);
+  Batch& a3 = start("A3", "a", 1000);
+  Batch& a4 = start("A4", "a", 1000);
+  Batch& b = start("B", "b", 2);
+  release(a1);
+  EXPECT_EQ(admitted()[1], "B");
+  for (Batch* x : {&b, &a2, &a3, &a4}) release(*x);
+  finish_all();
+}
+
+TEST_F(GroupCommitTest, AGroupTakesInNoBatchExpectedToCarryItPastTheRowBound) {
+  open(10, std::chrono::hours(1));
+  Batch& a0 = start("A0", "a", 8);  // A's history: 8 rows a batch
+  release(a0);
+  Batch& a1 = start("A1", "a", 8);
+  Batch& b = start("B", "b", 1);
+  Batch& a2 = start("A2", "a", 8);
+  release(a1);  // 8 rows, B expected small: B joins the group
+  release(b);   // 9 rows, A2 expected to write 8: the group commits first
+  release(a2);
+  finish_all();
+  EXPECT_EQ(b.group, a1.group);
+  EXPECT_EQ(a2.group, b.group + 1);
+  EXPECT_EQ(a1.group, a0.group + 1);
+}
+
+TEST_F(GroupCommitTest, AGroupThatReachedTheRowBoundCommitsBeforeTheNextBatch) {
+  open(10, std::chrono::hours(1));
+  Batch& a = start("A", "a", 10);
+  Batch& b = start("B", "b", 1);  // expected small, but the group is full
+  release(a);
+  release(b);
+  finish_all();
+  EXPECT_EQ(b.group, a.group + 1);
+  EXPECT_EQ(groups_->groups_ended(), 2u);
+}
+
+TEST_F(GroupCommitTest, AGroupOpenForMaxOpenCommitsAndASlowTenantsNextBatchStartsANewOne) {
+  open(1'000'000, std::chrono::milliseconds(10));
+  Batch& a1 = start("A1", "a", 1, /*takes_ms=*/11);
+  Batch& b = start("B", "b", 1);
+  release(a1);  // open 11 ms: commits alone
+  Batch& a2 = start("A2", "a", 1);
+  release(b);   // open 0 ms, but A's last turn took 11 ms: B does not wait for it
+  release(a2);
+  finish_all();
+  EXPECT_EQ(b.group, a1.group + 1);
+  EXPECT_EQ(a2.group, b.group + 1);
+}
+
+TEST_F(GroupCommitTest, QuickBatchesOfSeveralTenantsShareOneGroupAndEveryMemberIsCommitted) {
+  open(2000, std::chrono::milliseconds(10));
+  Batch& a = start("A", "a", 3);
+  Batch& b = start("B", "b", 3);
+  Batch& c = start("C", "c", 3);
+  for (Batch* x : {&a, &b, &c}) release(*x);
+  finish_all();
+  EXPECT_EQ(a.group, b.group);
+  EXPECT_EQ(b.group, c.group);
+  EXPECT_EQ(groups_->groups_ended(), 1u);
+  sqlite::Database observer(dir_.file("groups.db"), sqlite::Database::Access::read_write);
+  auto q = observer.query("SELECT count(*) FROM t");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), 9);
+}
+
+}  // namespace
+}  // namespace avsync::store
