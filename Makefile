@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client soak fuzz clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client bench-hostile soak fuzz clean
 
 all: build
 
@@ -27,6 +27,11 @@ test: build
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
+
+# The server under hostile load (idle connections, large pulls, large bodies), each figure
+# beside its baseline; ARGS="--db postgres" for PostgreSQL.
+bench-hostile: build
+	@scripts/bench-hostile $(BUILD) $(ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan) for SECONDS each (default 60).
 fuzz: bootstrap

@@ -1,5 +1,8 @@
 // avsync-bench: pushes batches of mixed operations from concurrent clients while a reader
 // follows the feed, then times a large initial pull, against a real avsync-server process.
+// A fairness phase follows: tenant A pushes 500-operation batches, four at a time, while
+// tenant B pushes one-operation batches one after another; B's latency is reported beside
+// B's latency with A idle, measured in the same run.
 // Prints one line of figures; scripts/bench runs it several times and reports medians.
 
 #include <algorithm>
@@ -37,6 +40,10 @@ struct Options {
   std::string threads;  // server --threads; empty: its default
   std::string db_pool;  // server --db-pool; empty: its default
   int naive_ops = 0;    // also push this many operations one per request (one transaction each)
+  int fair_batches = 8;     // large batches each of tenant A's senders pushes (0: no fairness phase)
+  int fair_senders = 4;     // tenant A's concurrent senders
+  int fair_batch_size = 500;
+  int fair_baseline = 100;  // B's one-operation batches with A idle
 };
 
 // An hour ago plus `offset_ms`: every batch a seller builds is stamped later than the one
@@ -111,6 +118,74 @@ double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+struct FairnessFigures {
+  double b_idle_p50_ms = 0;  // B alone: the baseline
+  double b_p50_ms = 0;       // B while A pushes
+  double b_p99_ms = 0;
+  std::size_t b_batches = 0;
+  double a_ops_per_s = 0;
+  long failures = 0;
+};
+
+bool batch_failed(const avsync::testing::HttpResult& res) {
+  return res.status != 200 || res.body.find("\"success\":false") != std::string::npos;
+}
+
+// Tenant A: fair_senders senders, each pushing fair_batches batches of fair_batch_size
+// operations back to back. Tenant B: one-operation batches, one after another, for as long
+// as A pushes (and fair_baseline of them before, with A idle).
+FairnessFigures run_fairness_phase(const Options& o, std::uint16_t port, const std::string& a_token,
+                                   const std::string& b_token) {
+  FairnessFigures f;
+  if (o.fair_batches <= 0) return f;
+  std::vector<std::vector<std::string>> a_bodies(static_cast<std::size_t>(o.fair_senders));
+  for (int s = 0; s < o.fair_senders; ++s) {
+    std::mt19937_64 rng(static_cast<std::uint64_t>(s) * 31337 + 3);
+    std::vector<std::string> customers;
+    for (int b = 0; b < o.fair_batches; ++b)
+      a_bodies[static_cast<std::size_t>(s)].push_back(mixed_batch(rng, o.fair_batch_size, b, customers));
+  }
+  std::mt19937_64 b_rng(99);
+  std::vector<std::string> b_customers;
+  int b_number = 0;
+  auto b_body = [&] { return mixed_batch(b_rng, 1, b_number++, b_customers); };
+  std::atomic<long> failures{0};
+  HttpClient b_client(port);
+  auto time_b = [&](std::vector<double>& into) {
+    std::string body = b_body();
+    auto t0 = Clock::now();
+    auto res = b_client.post_batch(b_token, body);
+    into.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (batch_failed(res)) ++failures;
+  };
+
+  std::vector<double> idle;
+  for (int i = 0; i < o.fair_baseline; ++i) time_b(idle);
+
+  std::atomic<int> a_running{o.fair_senders};
+  auto a_start = Clock::now();
+  std::vector<std::thread> senders;
+  for (int s = 0; s < o.fair_senders; ++s)
+    senders.emplace_back([&, s] {
+      HttpClient client(port);
+      for (const auto& body : a_bodies[static_cast<std::size_t>(s)])
+        if (batch_failed(client.post_batch(a_token, body))) ++failures;
+      --a_running;
+    });
+  std::vector<double> loaded;
+  while (a_running > 0) time_b(loaded);
+  for (auto& t : senders) t.join();
+  const double a_seconds = std::chrono::duration<double>(Clock::now() - a_start).count();
+
+  f.b_idle_p50_ms = percentile(idle, 0.50);
+  f.b_p50_ms = percentile(loaded, 0.50);
+  f.b_p99_ms = percentile(loaded, 0.99);
+  f.b_batches = loaded.size();
+  f.a_ops_per_s = static_cast<double>(o.fair_senders) * o.fair_batches * o.fair_batch_size / a_seconds;
+  f.failures = failures;
+  return f;
+}
+
 int run(const Options& o) {
   // Eight clients share one token, far past a device's rate: this measures the server, so
   // the per-token limit is off.
@@ -123,6 +198,8 @@ int run(const Options& o) {
   std::string token = server->create_token(business, "bench");
   std::string pull_business = server->create_business("bench pull");
   std::string pull_token = server->create_token(pull_business, "bench");
+  std::string fair_a_token = server->create_token(server->create_business("bench fair A"), "bench");
+  std::string fair_b_token = server->create_token(server->create_business("bench fair B"), "bench");
   server->start();
 
   // Push phase: o.clients sellers pushing concurrently while one reader follows the feed.
@@ -232,6 +309,7 @@ int run(const Options& o) {
     pull_rates.push_back(static_cast<double>(pulled) /
                          std::chrono::duration<double>(Clock::now() - pull_start).count());
   }
+  const FairnessFigures fair = run_fairness_phase(o, server->port(), fair_a_token, fair_b_token);
   long peak_kib = status_kib(server->pid(), "VmHWM");
   server->stop();
 
@@ -239,11 +317,16 @@ int run(const Options& o) {
   // less sensitive than ops/s to the load generator sharing the machine.
   std::printf("ops_per_s=%.0f p50_ms=%.2f p99_ms=%.2f pull_rows_per_s=%.0f server_peak_rss_mb=%.1f "
               "server_cpu_us_per_op=%.1f naive_ops_per_s=%.0f ops=%ld failed_batches=%ld followed_rows=%ld "
-              "pulled_rows=%ld\n",
+              "pulled_rows=%ld",
               static_cast<double>(total_ops) / push_seconds, percentile(all, 0.50), percentile(all, 0.99),
               percentile(pull_rates, 0.5), static_cast<double>(peak_kib) / 1024.0, push_cpu * 1e6 / static_cast<double>(total_ops), naive_ops_per_s, total_ops,
               failures.load(), followed_rows.load(), pulled);
-  return failures == 0 && pulled == o.pull_rows ? 0 : 1;
+  if (o.fair_batches > 0)
+    std::printf(" fair_b_idle_p50_ms=%.2f fair_b_p50_ms=%.2f fair_b_p99_ms=%.2f fair_b_batches=%zu fair_a_ops_per_s=%.0f"
+                " fair_failures=%ld",
+                fair.b_idle_p50_ms, fair.b_p50_ms, fair.b_p99_ms, fair.b_batches, fair.a_ops_per_s, fair.failures);
+  std::printf("\n");
+  return failures == 0 && pulled == o.pull_rows && fair.failures == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -260,9 +343,13 @@ int main(int argc, char** argv) {
     else if (flag == "--server-threads") o.threads = value;
     else if (flag == "--naive-ops") o.naive_ops = std::stoi(value);
     else if (flag == "--db-pool") o.db_pool = value;
+    else if (flag == "--fair-batches") o.fair_batches = std::stoi(value);
+    else if (flag == "--fair-senders") o.fair_senders = std::stoi(value);
+    else if (flag == "--fair-batch-size") o.fair_batch_size = std::stoi(value);
     else {
       std::cerr << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] [--pull-rows N]"
-                   " [--server-threads N] [--db-pool N] [--naive-ops N]\n";
+                   " [--server-threads N] [--db-pool N] [--naive-ops N] [--fair-batches N (0: no fairness phase)]"
+                   " [--fair-senders N] [--fair-batch-size N]\n";
       return 2;
     }
   }
