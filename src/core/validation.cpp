@@ -1,5 +1,7 @@
 #include "core/validation.hpp"
 
+#include <algorithm>
+
 #include "core/decimal.hpp"
 #include "core/ids.hpp"
 
@@ -120,6 +122,81 @@ std::string_view string_member(const JsonValue& object, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->text) : std::string_view();
 }
 
+bool fits_numeric(std::string_view text) {
+  // The limits of PostgreSQL's numeric: a weight of at most 32767 base-10000 digits before
+  // the point, a display scale of at most 16383 digits after it; an exponent beyond
+  // ±(INT_MAX / 2) is refused before either is looked at.
+  constexpr std::int64_t kMaxIntegerDigits = 131072, kMaxScale = 16383, kMaxExponent = 1073741823;
+  std::size_t pos = 0;
+  if (pos < text.size() && (text[pos] == '-' || text[pos] == '+')) ++pos;
+  std::int64_t integer_digits = 0, fraction_digits = 0;
+  std::int64_t first_nonzero = -1;  // index of the first non-zero digit among all digits
+  std::int64_t digits = 0;
+  for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits, ++integer_digits)
+    if (first_nonzero < 0 && text[pos] != '0') first_nonzero = digits;
+  if (pos < text.size() && text[pos] == '.')
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits, ++fraction_digits)
+      if (first_nonzero < 0 && text[pos] != '0') first_nonzero = digits;
+  std::int64_t exponent = 0;
+  if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
+    ++pos;
+    bool negative = false;
+    if (pos < text.size() && (text[pos] == '-' || text[pos] == '+')) negative = text[pos++] == '-';
+    if (pos == text.size()) return false;
+    for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
+      exponent = exponent * 10 + (text[pos] - '0');
+      if (exponent >= kMaxExponent) return false;
+    }
+    if (negative) exponent = -exponent;
+  }
+  if (pos != text.size() || digits == 0) return false;
+  if (std::max<std::int64_t>(0, fraction_digits - exponent) > kMaxScale) return false;
+  if (first_nonzero < 0) return true;  // zero: no digits before the point
+  // Digits before the point once the exponent is applied, counted from the first non-zero.
+  return integer_digits - first_nonzero + exponent <= kMaxIntegerDigits;
+}
+
+bool numbers_fit_numeric(const JsonValue& value) {
+  switch (value.kind) {
+    case JsonValue::Kind::number: return fits_numeric(value.text);
+    case JsonValue::Kind::array:
+      return std::all_of(value.items.begin(), value.items.end(), numbers_fit_numeric);
+    case JsonValue::Kind::object:
+      return std::all_of(value.members.begin(), value.members.end(),
+                         [](const JsonValue::Member& m) { return numbers_fit_numeric(m.second); });
+    default: return true;
+  }
+}
+
+std::string cut_text(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+  std::size_t end = max_bytes - kEllipsis.size();
+  // Back up over continuation bytes (10xxxxxx) so no code point is cut in two.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  std::string out(text.substr(0, end));
+  out += kEllipsis;
+  return out;
+}
+
+std::string bounded_payload(std::string_view payload_json, bool numbers_fit, std::size_t max_bytes) {
+  if (numbers_fit && payload_json.size() <= max_bytes) return std::string(payload_json);
+  // Escaping can lengthen the text: cut the source until the escaped object fits. Each
+  // byte removed shortens the result by at least one, so this ends in a few rounds.
+  std::size_t budget = max_bytes;
+  for (;;) {
+    JsonValue text;
+    text.kind = JsonValue::Kind::string;
+    text.text = cut_text(payload_json, budget);
+    JsonValue wrapper;
+    wrapper.kind = JsonValue::Kind::object;
+    wrapper.members.emplace_back("payloadText", std::move(text));
+    std::string out = to_json(wrapper);
+    if (out.size() <= max_bytes || budget <= 3) return out;
+    budget -= std::min(budget - 3, out.size() - max_bytes);
+  }
+}
+
 Result<ValidOperation> validate_operation(const JsonValue& op) {
   const JsonValue* entity_value = op.find("entity");
   if (!entity_value || !entity_value->is_string())
@@ -143,6 +220,23 @@ Result<ValidOperation> validate_operation(const JsonValue& op) {
     return validation_error("clientTimestamp: is required (ISO-8601 timestamp)");
   auto client_time = parse_timestamp(ts_value->text);
   if (!client_time) return validation_error("clientTimestamp: " + client_time.error().message);
+
+  // What the log keeps of the payload must be storable whatever the action (§3.3).
+  if (const JsonValue* sent = op.find("payload")) {
+    bool fits = true;
+    if (sent->is_object()) {
+      for (const auto& [name, value] : sent->members)
+        if (!is_server_managed_field(name) && !numbers_fit_numeric(value)) {
+          return validation_error("payload." + name + ": a number out of range (at most 131072 digits"
+                                  " before the decimal point and 16383 after it)");
+        }
+    } else {
+      fits = numbers_fit_numeric(*sent);
+    }
+    if (!fits)
+      return validation_error("payload: a number out of range (at most 131072 digits before the"
+                              " decimal point and 16383 after it)");
+  }
 
   ValidOperation out{entity, action, std::move(*entity_id), *client_time, {}};
   if (action == Action::remove) return out;  // the payload is ignored (§3)

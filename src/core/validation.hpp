@@ -36,11 +36,38 @@ struct ValidOperation {
 
 // Validates one element of `operations` (already known to be an object with a valid
 // operationId). Every failure is a validation_error whose message names the field:
-// "sales.total: must be a decimal >= 0".
+// "sales.total: must be a decimal >= 0". The payload's numbers are checked first, for every
+// action and every member the log keeps (unknown fields and a delete's payload included):
+// see fits_numeric.
 Result<ValidOperation> validate_operation(const JsonValue& operation);
+
+// True when the JSON number text (as sent, e.g. "1.50", "-2e3") is a value every store can
+// keep exactly: at most 131072 digits before the decimal point and 16383 after it, the
+// range of PostgreSQL's numeric, in which the operation log keeps payloads as jsonb.
+// "1e99999999" does not fit.
+bool fits_numeric(std::string_view number_text);
+
+// Every number in `value` (at any depth) fits_numeric.
+bool numbers_fit_numeric(const JsonValue& value);
 
 // The operation's payload without the server-managed fields, as JSON text, for the log.
 std::string loggable_payload(const JsonValue& operation);
+
+// What the log and the batch answer keep of a failed operation's client text (entity,
+// action, entityId, payload, error message): at most this many bytes each.
+inline constexpr std::size_t kFailedFieldMaxBytes = 1024;
+
+// `text` when it has at most `max_bytes` bytes; otherwise its longest prefix that ends on a
+// code point boundary and leaves room for a trailing "…" (U+2026), followed by "…", so the
+// result has at most `max_bytes` bytes. Requires: max_bytes >= 3.
+std::string cut_text(std::string_view text, std::size_t max_bytes = kFailedFieldMaxBytes);
+
+// A failed operation's payload (JSON text from loggable_payload) as the log keeps it: the
+// text itself when it has at most `max_bytes` bytes and `numbers_fit` (numbers_fit_numeric
+// of the payload); otherwise {"payloadText":"<the JSON text as sent, cut_text to fit>"},
+// itself valid JSON of at most `max_bytes` bytes.
+std::string bounded_payload(std::string_view payload_json, bool numbers_fit,
+                            std::size_t max_bytes = kFailedFieldMaxBytes);
 
 // A member's text when it is a JSON string, else "" (for logging what was sent).
 std::string_view string_member(const JsonValue& object, std::string_view key);

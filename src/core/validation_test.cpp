@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/ids.hpp"
+
 namespace avsync {
 namespace {
 
@@ -126,6 +128,69 @@ TEST(Validation, EnvelopeFieldsOfTheOperation) {
                   R"(","clientTimestamp":"soon"})"),
             "clientTimestamp: must be an ISO-8601 timestamp with a UTC offset, e.g. "
             "2026-11-25T08:00:00.000Z");
+}
+
+
+TEST(Validation, ANumberOutOfNumericRangeFailsTheOperationWhereverItIs) {
+  const std::string kOutOfRange =
+      "a number out of range (at most 131072 digits before the decimal point and 16383 after it)";
+  EXPECT_EQ(error_of("sales", "insert", R"({"total":1e99999999})"), "payload.total: " + kOutOfRange);
+  EXPECT_EQ(error_of("customers", "insert", R"({"name":"A","nickname":1e99999999})"),
+            "payload.nickname: " + kOutOfRange);
+  EXPECT_EQ(error_of("customers", "insert", R"({"name":"A","notes":{"deep":[1,-1E-99999999]}})"),
+            "payload.notes: " + kOutOfRange);
+  EXPECT_EQ(error_of("customers", "delete", R"({"x":1e99999999})"), "payload.x: " + kOutOfRange);
+  EXPECT_EQ(error_of("customers", "delete", "1e99999999"), "payload: " + kOutOfRange);
+  // A server-managed field is ignored, and not logged, whatever it holds (§3.5).
+  EXPECT_EQ(error_of("customers", "insert", R"({"name":"A","created_at":1e99999999})"), "ok");
+}
+
+TEST(Validation, NumbersFitNumericUpToItsLimits) {
+  EXPECT_TRUE(fits_numeric("0"));
+  EXPECT_TRUE(fits_numeric("-150.50"));
+  EXPECT_TRUE(fits_numeric("1e131071"));       // 131072 digits before the point
+  EXPECT_FALSE(fits_numeric("1e131072"));
+  EXPECT_TRUE(fits_numeric("0.001e131074"));   // 131072 digits
+  EXPECT_TRUE(fits_numeric("1e-16383"));       // 16383 digits after the point
+  EXPECT_FALSE(fits_numeric("1e-16384"));
+  EXPECT_FALSE(fits_numeric("0e-16384"));      // the scale counts even for zero
+  EXPECT_TRUE(fits_numeric("0e99999999"));
+  EXPECT_FALSE(fits_numeric("0e1073741823"));  // PostgreSQL refuses the exponent itself
+  EXPECT_FALSE(fits_numeric("1e99999999"));
+  EXPECT_FALSE(fits_numeric("1E+99999999999999999999"));
+  EXPECT_TRUE(fits_numeric("1" + std::string(131071, '0')));
+  EXPECT_FALSE(fits_numeric("1" + std::string(131072, '0')));
+  EXPECT_TRUE(fits_numeric("0." + std::string(16383, '0')));
+  EXPECT_FALSE(fits_numeric("0." + std::string(16384, '0')));
+}
+
+TEST(Validation, CutTextKeepsWholeCodePointsAndMarksTheCut) {
+  EXPECT_EQ(cut_text("short", 10), "short");
+  EXPECT_EQ(cut_text("0123456789", 10), "0123456789");
+  EXPECT_EQ(cut_text("0123456789A", 10), "0123456\u2026");
+  // "é" is two bytes: cutting between them would leave invalid UTF-8.
+  EXPECT_EQ(cut_text("012345\u00e9xyz", 10), "012345\u2026");
+  std::string big(1 << 20, 'x');
+  EXPECT_EQ(cut_text(big).size(), kFailedFieldMaxBytes);
+  std::string emoji;
+  for (int i = 0; i < 1000; ++i) emoji += "\U0001F600";
+  std::string cut = cut_text(emoji);
+  EXPECT_LE(cut.size(), kFailedFieldMaxBytes);
+  EXPECT_EQ((cut.size() - 3) % 4, 0u);  // whole four-byte code points, then "…"
+  EXPECT_TRUE(cut.ends_with("\u2026"));
+}
+
+TEST(Validation, ABoundedPayloadIsValidJsonOfAtMostTheLimit) {
+  EXPECT_EQ(bounded_payload(R"({"name":"A"})", true), R"({"name":"A"})");
+  EXPECT_EQ(bounded_payload(R"({"x":1e99999999})", false), R"({"payloadText":"{\"x\":1e99999999}"})");
+  std::string quotes = "{\"n\":\"" + std::string(1 << 20, '"') + "\"}";
+  std::string bounded = bounded_payload(quotes, true);
+  EXPECT_LE(bounded.size(), kFailedFieldMaxBytes);
+  auto parsed = parse_json(bounded);
+  ASSERT_TRUE(parsed) << bounded;
+  const JsonValue* text = parsed->find("payloadText");
+  ASSERT_TRUE(text && text->is_string());
+  EXPECT_TRUE(text->text.ends_with("\u2026"));
 }
 
 }  // namespace

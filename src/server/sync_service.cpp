@@ -1,6 +1,7 @@
 #include "server/sync_service.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/validation.hpp"
 
@@ -127,29 +128,58 @@ OperationRecord describe(const Operation& op) {
   };
 }
 
+// What a failed operation leaves in the log and in the answer: every field it sent, and
+// the message (which may quote it), cut to kFailedFieldMaxBytes; a payload that is too
+// long, or that holds a number no store can keep, is kept as text (bounded_payload).
+void record_failure(OperationRecord& record, Error& error, bool payload_fits) {
+  error.message = cut_text(error.message);
+  record.status = OperationStatus::failed;
+  record.error = std::string(to_wire(error.code));
+  record.message = loggable(error.message);
+  record.entity = cut_text(record.entity);
+  record.action = cut_text(record.action);
+  record.entity_id = cut_text(record.entity_id);
+  if (record.client_timestamp) record.client_timestamp = cut_text(*record.client_timestamp);
+  record.payload = bounded_payload(record.payload, payload_fits);
+}
+
 }  // namespace
+
+struct SyncService::Prepared {
+  Result<ValidOperation> valid;
+  OperationRecord record;  // as sent: status and time are filled in by each attempt
+  bool payload_fits;       // every number of the payload fits_numeric
+};
 
 std::vector<OperationResult> SyncService::apply_batch(const RequestContext& context,
                                                       const std::vector<Operation>& operations) {
   // Validation and the log record need no database: prepare them before taking the
   // store's writer, so the serialised part of a batch is only its reads and writes.
-  struct Prepared {
-    Result<ValidOperation> valid;
-    OperationRecord record;
-  };
   std::vector<Prepared> prepared;
   prepared.reserve(operations.size());
   for (const Operation& op : operations) {
-    Prepared p{validate_operation(op.body), describe(op)};
+    const JsonValue* payload = op.body.find("payload");
+    Prepared p{validate_operation(op.body), describe(op), !payload || numbers_fit_numeric(*payload)};
     if (p.valid) {
       p.record.entity = std::string(p.valid->entity->name);  // `payments` is logged as `abonos`
       p.record.entity_id = p.valid->entity_id;
     }
     prepared.push_back(std::move(p));
   }
+  try {
+    return apply_together(context, prepared);
+  } catch (const store::DataRejected&) {
+    // Validation should have refused every value the database refuses; one got through.
+    // Nothing of the batch was applied: run it again one operation at a time, so only the
+    // operation that carries the value fails (§3.1: each operation is atomic on its own).
+  }
+  return apply_one_at_a_time(context, prepared);
+}
 
+std::vector<OperationResult> SyncService::apply_together(const RequestContext& context,
+                                                         std::span<const Prepared> prepared) {
   std::vector<OperationResult> results;
-  results.reserve(operations.size());
+  results.reserve(prepared.size());
   auto tx = store_.begin_batch(context.business_id);
   std::vector<std::string_view> ids;
   ids.reserve(prepared.size());
@@ -167,7 +197,7 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
   }
   for (std::size_t e = 0; e < rows.size(); ++e)
     if (!rows[e].empty()) tx->expect_rows(all_entities()[e], rows[e]);
-  for (Prepared& p : prepared) {
+  for (const Prepared& p : prepared) {
     const UnixMillis now = clock_.now();
     const std::string now_text = format_timestamp(now);
     // §3.2: an applied operation is never applied again; a failed one is re-evaluated.
@@ -188,17 +218,42 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
       }
       tx->end_operation(!error);
     }
-    OperationRecord& record = p.record;
+    OperationRecord record = p.record;
     record.processed_at = now_text;
-    if (error) {
-      record.status = OperationStatus::failed;
-      record.error = std::string(to_wire(error->code));
-      record.message = loggable(error->message);
-    }
+    if (error) record_failure(record, *error, p.payload_fits);
     tx->record_operation(record);
     results.push_back({record.operation_id, std::move(error), now});
   }
   tx->commit();
+  return results;
+}
+
+std::vector<OperationResult> SyncService::apply_one_at_a_time(const RequestContext& context,
+                                                              std::span<const Prepared> prepared) {
+  std::vector<OperationResult> results;
+  results.reserve(prepared.size());
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    try {
+      results.push_back(std::move(apply_together(context, prepared.subspan(i, 1)).at(0)));
+      continue;
+    } catch (const store::DataRejected&) {
+      // This operation carries the value: it fails alone, below.
+    }
+    // Logged with what can be stored: its payload as text, so no value of it is parsed.
+    const UnixMillis now = clock_.now();
+    OperationRecord record = prepared[i].record;
+    record.processed_at = format_timestamp(now);
+    Error error{ErrorCode::validation_error, "payload: holds a value the database cannot store"};
+    record_failure(record, error, /*payload_fits=*/false);
+    try {
+      auto tx = store_.begin_batch(context.business_id);
+      tx->record_operation(record);
+      tx->commit();
+    } catch (const store::DataRejected& e) {
+      throw std::runtime_error(std::string("the operation log refused a failed operation's record: ") + e.what());
+    }
+    results.push_back({record.operation_id, std::move(error), now});
+  }
   return results;
 }
 

@@ -2,6 +2,7 @@
 // The protocol's batch semantics (PROTOCOL.md §3) and change feed (§4), once, over any
 // Store. Synchronous and unaware of HTTP: the HTTP layer decides which thread runs it.
 
+#include <span>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -17,8 +18,14 @@ class SyncService {
 
   // Applies the operations in order inside one store transaction (one durable commit),
   // each atomic on its own behind a savepoint. Returns one result per operation; a
-  // failed operation is a result, never an exception. Throws when the store fails, and
-  // then nothing of the batch is applied.
+  // failed operation is a result, never an exception. A failed operation's fields and
+  // message are cut to kFailedFieldMaxBytes (core/validation.hpp) in the result and in
+  // the log. When the database refuses a value of one operation (store::DataRejected),
+  // the batch is applied again one operation at a time (one commit each), so only that
+  // operation fails, with validation_error. Throws store::Unavailable when the store
+  // cannot be reached and another std::exception for any other store failure; nothing
+  // of the batch is then applied (one commit) or the operations before it are (one at a
+  // time).
   std::vector<OperationResult> apply_batch(const RequestContext& context,
                                            const std::vector<Operation>& operations);
 
@@ -26,6 +33,14 @@ class SyncService {
   ChangePage read_changes(const RequestContext& context, const store::ChangeQuery& query);
 
  private:
+  struct Prepared;
+  // One store transaction for all of `prepared`. Throws store::DataRejected (nothing
+  // applied) when the database refuses one of their values.
+  std::vector<OperationResult> apply_together(const RequestContext& context, std::span<const Prepared> prepared);
+  // One store transaction per operation; an operation the database refuses fails alone.
+  std::vector<OperationResult> apply_one_at_a_time(const RequestContext& context,
+                                                   std::span<const Prepared> prepared);
+
   store::Store& store_;
   const Clock& clock_;
 };

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "core/validation.hpp"
 #include "testing/test_dir.hpp"
 
 namespace avsync::server {
@@ -68,6 +69,103 @@ TEST_F(SyncServiceTest, AFutureClientClockIsClampedToTheServerClock) {
 TEST_F(SyncServiceTest, ResultsCarryTheServerClock) {
   auto r = apply("i", "insert", R"({"name":"A"})", kNow - 1000);
   EXPECT_EQ(r.server_time, kNow);
+}
+
+
+// A store whose database refuses one value at commit, as PostgreSQL does with SQLSTATE
+// class 22 when the log's jsonb column meets a number numeric cannot hold: a payload with
+// "notes":"poison" stands for a value validation let through.
+class RefusingBatch final : public store::BatchTransaction {
+ public:
+  explicit RefusingBatch(std::unique_ptr<store::BatchTransaction> inner) : inner_(std::move(inner)) {}
+  void expect_operations(const std::vector<std::string_view>& ids) override { inner_->expect_operations(ids); }
+  void expect_rows(const EntitySpec& e, const std::vector<std::string_view>& ids) override { inner_->expect_rows(e, ids); }
+  std::optional<store::OperationStatus> find_operation(std::string_view id) override { return inner_->find_operation(id); }
+  void record_operation(const store::OperationRecord& r) override {
+    if (r.payload.find(R"("notes":"poison")") != std::string::npos) poisoned_ = true;
+    inner_->record_operation(r);
+  }
+  void begin_operation() override { inner_->begin_operation(); }
+  void end_operation(bool keep) override { inner_->end_operation(keep); }
+  std::optional<store::StoredRow> find_row(const EntitySpec& e, std::string_view id) override { return inner_->find_row(e, id); }
+  bool is_live(const EntitySpec& e, std::string_view id) override { return inner_->is_live(e, id); }
+  std::int64_t count_live_references(const Reference& r, std::string_view id) override {
+    return inner_->count_live_references(r, id);
+  }
+  std::uint64_t next_version() override { return inner_->next_version(); }
+  void insert_row(const EntitySpec& e, std::string_view id, const std::vector<std::optional<std::string>>& v,
+                  const store::WriteStamp& s) override { inner_->insert_row(e, id, v, s); }
+  void update_row(const EntitySpec& e, std::string_view id, const std::vector<std::optional<std::string>>& v,
+                  const store::WriteStamp& s) override { inner_->update_row(e, id, v, s); }
+  void delete_row(const EntitySpec& e, std::string_view id, const store::WriteStamp& s) override {
+    inner_->delete_row(e, id, s);
+  }
+  void commit() override {
+    if (poisoned_) throw store::DataRejected("PostgreSQL error 22003: value overflows numeric format");
+    inner_->commit();
+  }
+
+ private:
+  std::unique_ptr<store::BatchTransaction> inner_;
+  bool poisoned_ = false;
+};
+
+class RefusingStore final : public store::Store {
+ public:
+  explicit RefusingStore(store::Store& inner) : inner_(inner) {}
+  std::unique_ptr<store::BatchTransaction> begin_batch(std::string_view b) override {
+    ++batches;
+    return std::make_unique<RefusingBatch>(inner_.begin_batch(b));
+  }
+  void migrate() override { inner_.migrate(); }
+  bool ping() override { return inner_.ping(); }
+  ChangePage read_changes(std::string_view b, const store::ChangeQuery& q) override { return inner_.read_changes(b, q); }
+  void create_business(std::string_view i, std::string_view n, std::string_view t) override { inner_.create_business(i, n, t); }
+  bool business_exists(std::string_view i) override { return inner_.business_exists(i); }
+  void create_token(const store::TokenRecord& t, std::string_view n) override { inner_.create_token(t, n); }
+  std::optional<store::TokenRecord> find_token(std::string_view h) override { return inner_.find_token(h); }
+  bool revoke_token(std::string_view h, std::string_view n) override { return inner_.revoke_token(h, n); }
+  std::size_t prune_operations(std::string_view before) override { return inner_.prune_operations(before); }
+  int batches = 0;
+
+ private:
+  store::Store& inner_;
+};
+
+TEST_F(SyncServiceTest, AValueTheDatabaseRefusesFailsOnlyItsOperationAndIsLogged) {
+  RefusingStore refusing(*store_);
+  SyncService service(refusing, clock_);
+  auto op = [&](const std::string& id, const std::string& row, const std::string& payload) {
+    std::string body = R"({"entity":"customers","action":"insert","entityId":")" + row +
+                       R"(","clientTimestamp":")" + format_timestamp(kNow - 1000) + R"(","payload":)" + payload + "}";
+    return Operation{id, *parse_json(body)};
+  };
+  std::vector<Operation> ops{op("a", "6f1c2a3b-0000-4000-8000-00000000000a", R"({"name":"A"})"),
+                             op("p", "6f1c2a3b-0000-4000-8000-00000000000b", R"({"name":"B","notes":"poison"})"),
+                             op("c", "6f1c2a3b-0000-4000-8000-00000000000c", R"({"name":"C"})")};
+  auto results = service.apply_batch({"b", "u"}, ops);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[0].error);
+  ASSERT_TRUE(results[1].error);
+  EXPECT_EQ(results[1].error->code, ErrorCode::validation_error);
+  EXPECT_FALSE(results[2].error);
+  EXPECT_EQ(refusing.batches, 1 + 3 + 1);  // together, one at a time, then the failure's log row
+  EXPECT_EQ(store_->read_changes("b", {}).changes.size(), 2u);
+  auto tx = store_->begin_batch("b");
+  EXPECT_EQ(tx->find_operation("a"), store::OperationStatus::processed);
+  EXPECT_EQ(tx->find_operation("p"), store::OperationStatus::failed);
+  EXPECT_EQ(tx->find_operation("c"), store::OperationStatus::processed);
+}
+
+TEST_F(SyncServiceTest, AFailedOperationsMessageIsCutToTheLimit) {
+  std::string body = R"({"entity":")" + std::string(100000, 'z') + R"(","action":"insert","entityId":")" + kRow +
+                     R"(","clientTimestamp":")" + format_timestamp(kNow) + R"(","payload":{}})";
+  std::vector<Operation> ops{{"big", *parse_json(body)}};
+  SyncService service(*store_, clock_);
+  auto r = service.apply_batch({"b", "u"}, ops).at(0);
+  ASSERT_TRUE(r.error);
+  EXPECT_LE(r.error->message.size(), kFailedFieldMaxBytes);
+  EXPECT_TRUE(r.error->message.ends_with("\u2026"));
 }
 
 }  // namespace

@@ -6,8 +6,11 @@
 //
 // Threading: a Store is shared by all request threads and is thread-safe. A
 // BatchTransaction belongs to one thread for its whole life.
-// Errors: expected outcomes are return values; a database failure (unreachable, disk
-// error, corruption) throws store::Unavailable or another std::exception.
+// Errors: expected outcomes are return values. A database failure throws, classified by
+// cause: store::Unavailable when retrying later can succeed (the database is unreachable,
+// shutting down or busy, a serialisation failure or deadlock); store::DataRejected when the
+// database refused a value the batch carries (a client's mistake validation missed);
+// another std::exception for anything else (disk error, corruption, a bug of ours).
 
 #include <cstdint>
 #include <memory>
@@ -29,9 +32,20 @@ class Unavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The database refused a value of the batch (PostgreSQL's SQLSTATE class 22, "data
+// exception"; SQLite's SQLITE_TOOBIG or SQLITE_MISMATCH). The transaction is aborted:
+// nothing of the batch is applied. The caller may retry its operations one at a time to
+// find the one at fault.
+class DataRejected : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 enum class OperationStatus { processed, failed };
 
-// One row of the tenant's operation log, sync_operations (PROTOCOL.md §3.3).
+// One row of the tenant's operation log, sync_operations (PROTOCOL.md §3.3). The sync
+// service bounds what a failed operation logs (see SyncService::apply_batch); a store
+// keeps what it is given.
 struct OperationRecord {
   std::string operation_id;
   std::string entity;     // as sent (may be unknown)
@@ -143,11 +157,27 @@ class Store {
   virtual std::optional<TokenRecord> find_token(std::string_view token_hash) = 0;
   // False when no such token exists.
   virtual bool revoke_token(std::string_view token_hash, std::string_view now) = 0;
+
+  // Deletes every operation log row, of every tenant, applied or failed, whose
+  // processed_at is before `processed_before` (a canonical timestamp, format_timestamp).
+  // Returns how many rows it deleted. Works in chunks of kPruneChunkRows rows, each its
+  // own short transaction, so batches run between chunks and none waits long. Blocks the
+  // calling thread until done; thread-safe.
+  // Idempotency holds only inside the window kept: an operation pruned from the log and
+  // sent again is evaluated as new (PROTOCOL.md §3.2).
+  virtual std::size_t prune_operations(std::string_view processed_before) = 0;
 };
+
+// Rows deleted per transaction by Store::prune_operations.
+inline constexpr std::size_t kPruneChunkRows = 1000;
 
 struct StoreOptions {
   // Connections: PostgreSQL's pool for every request; SQLite's readers beside its writer.
   std::size_t pool_size = 4;
+  // SQLite: the size, in bytes, the write-ahead log is cut back to once a checkpoint has
+  // copied it all into the database (PRAGMA journal_size_limit). Without it the WAL keeps
+  // its largest size forever.
+  std::int64_t sqlite_wal_size_limit = 64 << 20;
 };
 
 // Opens the store a --db URL names: "sqlite:PATH" or "postgresql://..." ("postgres://").

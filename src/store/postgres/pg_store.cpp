@@ -10,6 +10,7 @@
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres/pg.hpp"
+#include "store/postgres/sqlstate.hpp"
 
 namespace avsync::store {
 namespace {
@@ -17,9 +18,20 @@ namespace {
 using pg::Connection;
 using pg::Params;
 
-// Any database failure leaves the store as "unavailable, retry later" for the client
-// (503): a lost connection, a server shutting down, a deadlock or serialisation failure.
+// A connection that cannot be opened: "unavailable, retry later" for the client (503).
 [[noreturn]] void throw_unavailable(const std::exception& e) { throw Unavailable(e.what()); }
+
+// Translates a driver failure into the store's exception for its cause (sqlstate.hpp):
+// pg::Failure never leaves this file.
+[[noreturn]] void throw_classified(const pg::Failure& e) {
+  if (e.connection_lost()) throw Unavailable(e.what());
+  switch (pg::classify_sqlstate(e.sqlstate())) {
+    case pg::FailureCause::bad_data: throw DataRejected(e.what());
+    case pg::FailureCause::unavailable: throw Unavailable(e.what());
+    case pg::FailureCause::internal: break;
+  }
+  throw std::runtime_error(e.what());
+}
 
 // jsonb cannot hold U+0000, which a rejected operation may carry; the log keeps U+FFFD.
 std::string jsonb_safe(std::string json) {
@@ -107,13 +119,13 @@ class Pool {
   std::size_t open_ = 0;  // connections in existence, idle or leased
 };
 
-// Runs `f`, turning database failures into Unavailable.
+// Runs `f`, turning database failures into the store's exceptions (throw_classified).
 template <typename F>
 auto guarded(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const pg::Failure& e) {
-    throw_unavailable(e);
+    throw_classified(e);
   }
 }
 
@@ -478,6 +490,23 @@ class PgStore final : public Store {
       return pool_.take()->query("UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE token_hash = $1",
                                  {token_hash, now}).affected() > 0;
     });
+  }
+
+  // Each chunk is one statement in autocommit: its row locks are held only while it runs.
+  // A row a batch holds locked (being replaced by a retry) is skipped, not waited for.
+  std::size_t prune_operations(std::string_view processed_before) override {
+    const std::string chunk = std::to_string(kPruneChunkRows);
+    std::size_t total = 0;
+    for (;;) {
+      int deleted = guarded([&] {
+        return pool_.take()->query(
+            "DELETE FROM sync_operations WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM sync_operations WHERE processed_at < $1::timestamptz"
+            " LIMIT $2::integer FOR UPDATE SKIP LOCKED))", {processed_before, chunk}).affected();
+      });
+      total += static_cast<std::size_t>(deleted);
+      if (static_cast<std::size_t>(deleted) < kPruneChunkRows) return total;
+    }
   }
 
  private:

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "sqlite/database.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/entity_sql.hpp"
@@ -18,14 +20,18 @@ namespace {
 using sqlite::Database;
 using sqlite::Query;
 
-// A database still locked after the busy timeout is "unavailable, retry later" (503),
-// not an internal error; every other failure stays what it is.
+// Translates a driver failure into the store's exception for its cause (store.hpp): a
+// database still locked after the busy timeout is "unavailable, retry later" (503); a
+// value SQLite refuses (too big, wrong type) is the batch's data; every other failure
+// (disk, corruption, a bug of ours) stays what it is, an internal error.
 template <typename F>
-auto translating_busy(F&& f) -> decltype(f()) {
+auto classified(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const sqlite::Failure& e) {
     if (e.is_busy()) throw Unavailable(e.what());
+    int primary = e.extended_code() & 0xff;
+    if (primary == SQLITE_TOOBIG || primary == SQLITE_MISMATCH) throw DataRejected(e.what());
     throw;
   }
 }
@@ -84,14 +90,88 @@ class SqliteBatch final : public BatchTransaction {
     version_ = q.step() ? static_cast<std::uint64_t>(q.int64(0)) : 0;
   }
 
+  // Every call below translates driver failures (classified): sqlite::Failure never
+  // reaches the sync service.
   std::optional<OperationStatus> find_operation(std::string_view operation_id) override {
-    auto q = db_.query("SELECT status FROM sync_operations WHERE business_id = ?1 AND operation_id = ?2");
-    q.bind(1, business_).bind(2, operation_id);
-    if (!q.step()) return std::nullopt;
-    return q.text(0) == "processed" ? OperationStatus::processed : OperationStatus::failed;
+    return classified([&]() -> std::optional<OperationStatus> {
+      auto q = db_.query("SELECT status FROM sync_operations WHERE business_id = ?1 AND operation_id = ?2");
+      q.bind(1, business_).bind(2, operation_id);
+      if (!q.step()) return std::nullopt;
+      return q.text(0) == "processed" ? OperationStatus::processed : OperationStatus::failed;
+    });
   }
 
   void record_operation(const OperationRecord& r) override {
+    classified([&] { record(r); });
+  }
+
+  // Cached statements rather than exec(): these run twice per operation.
+  void begin_operation() override {
+    classified([&] { db_.query("SAVEPOINT op").run(); });
+  }
+  void end_operation(bool keep) override {
+    classified([&] {
+      if (!keep) db_.query("ROLLBACK TO op").run();
+      db_.query("RELEASE op").run();
+    });
+  }
+
+  std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
+    return classified([&] { return read_row(entity, id); });
+  }
+
+  bool is_live(const EntitySpec& entity, std::string_view id) override {
+    return classified([&] {
+      auto q = db_.query(sql_.of(entity).select_live);
+      q.bind(1, business_).bind(2, id);
+      return q.step();
+    });
+  }
+
+  std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
+    return classified([&] {
+      auto q = db_.query(sql_.count_references(ref));
+      q.bind(1, business_).bind(2, id);
+      q.step();
+      return q.int64(0);
+    });
+  }
+
+  std::uint64_t next_version() override { return ++version_; }
+
+  void insert_row(const EntitySpec& entity, std::string_view id,
+                  const std::vector<std::optional<std::string>>& values,
+                  const WriteStamp& stamp) override {
+    classified([&] { write(sql_.of(entity).insert_row, id, values, stamp); });
+  }
+
+  void update_row(const EntitySpec& entity, std::string_view id,
+                  const std::vector<std::optional<std::string>>& values,
+                  const WriteStamp& stamp) override {
+    classified([&] { write(sql_.of(entity).update_row, id, values, stamp); });
+  }
+
+  void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
+    classified([&] {
+      auto q = db_.query(sql_.of(entity).delete_row);
+      bind_stamp(q, id, stamp);
+      q.run();
+    });
+  }
+
+  void commit() override {
+    classified([&] {
+      {
+        auto q = db_.query("UPDATE businesses SET version = ?2 WHERE id = ?1 AND version < ?2");
+        q.bind(1, business_).bind(2, static_cast<std::int64_t>(version_));
+        q.run();
+      }  // the statement is reset here, while this batch still owns the connection
+      slot_.commit();
+    });
+  }
+
+ private:
+  void record(const OperationRecord& r) {
     auto q = db_.query(
         "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
         " status, error, message, client_timestamp, processed_at, created_at)"
@@ -106,14 +186,7 @@ class SqliteBatch final : public BatchTransaction {
     q.run();
   }
 
-  // Cached statements rather than exec(): these run twice per operation.
-  void begin_operation() override { db_.query("SAVEPOINT op").run(); }
-  void end_operation(bool keep) override {
-    if (!keep) db_.query("ROLLBACK TO op").run();
-    db_.query("RELEASE op").run();
-  }
-
-  std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
+  std::optional<StoredRow> read_row(const EntitySpec& entity, std::string_view id) {
     auto q = db_.query(sql_.of(entity).select_row);
     q.bind(1, business_).bind(2, id);
     if (!q.step()) return std::nullopt;
@@ -124,49 +197,6 @@ class SqliteBatch final : public BatchTransaction {
     return row;
   }
 
-  bool is_live(const EntitySpec& entity, std::string_view id) override {
-    auto q = db_.query(sql_.of(entity).select_live);
-    q.bind(1, business_).bind(2, id);
-    return q.step();
-  }
-
-  std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
-    auto q = db_.query(sql_.count_references(ref));
-    q.bind(1, business_).bind(2, id);
-    q.step();
-    return q.int64(0);
-  }
-
-  std::uint64_t next_version() override { return ++version_; }
-
-  void insert_row(const EntitySpec& entity, std::string_view id,
-                  const std::vector<std::optional<std::string>>& values,
-                  const WriteStamp& stamp) override {
-    write(sql_.of(entity).insert_row, id, values, stamp);
-  }
-
-  void update_row(const EntitySpec& entity, std::string_view id,
-                  const std::vector<std::optional<std::string>>& values,
-                  const WriteStamp& stamp) override {
-    write(sql_.of(entity).update_row, id, values, stamp);
-  }
-
-  void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
-    auto q = db_.query(sql_.of(entity).delete_row);
-    bind_stamp(q, id, stamp);
-    q.run();
-  }
-
-  void commit() override {
-    {
-      auto q = db_.query("UPDATE businesses SET version = ?2 WHERE id = ?1 AND version < ?2");
-      q.bind(1, business_).bind(2, static_cast<std::int64_t>(version_));
-      q.run();
-    }  // the statement is reset here, while this batch still owns the connection
-    slot_.commit();
-  }
-
- private:
   void bind_stamp(Query& q, std::string_view id, const WriteStamp& stamp) {
     q.bind(1, business_).bind(2, id).bind(3, stamp.now).bind(4, stamp.write_time);
     q.bind(5, static_cast<std::int64_t>(stamp.version));
@@ -193,8 +223,12 @@ class SqliteStore final : public Store {
       : writer_(path, Database::Access::read_write), readers_(path, std::max<std::size_t>(1, options.pool_size)) {
     // The writer touches index pages all over the file; a larger cache than SQLite's
     // 2 MiB default saves re-reading them on every batch. Readers keep the default.
-    // Checkpoints run on their own thread (below), not inside the writer's commits.
-    writer_.exec("PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=0");
+    // Checkpoints run on their own thread (below), not inside the writer's commits. Once a
+    // checkpoint has copied the whole WAL into the database, the writer starts it over
+    // from the beginning, and journal_size_limit cuts the file back at that commit: without
+    // it the WAL keeps the size of its largest burst forever.
+    writer_.exec("PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" +
+                 std::to_string(options.sqlite_wal_size_limit));
     checkpointer_ = std::thread([this, path] { checkpoint_until_stopped(path); });
   }
 
@@ -241,13 +275,13 @@ class SqliteStore final : public Store {
   }
 
   std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
-    return translating_busy([&]() -> std::unique_ptr<BatchTransaction> {
+    return classified([&]() -> std::unique_ptr<BatchTransaction> {
       return std::make_unique<SqliteBatch>(groups_.join(business_id), writer_, sql_, business_id);
     });
   }
 
   ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
-    return translating_busy([&] { return read_changes_snapshot(business_id, query); });
+    return classified([&] { return read_changes_snapshot(business_id, query); });
   }
 
   ChangePage read_changes_snapshot(std::string_view business_id, const ChangeQuery& query) {
@@ -363,6 +397,27 @@ class SqliteStore final : public Store {
     }
     slot.commit();
     return found;
+  }
+
+  // One chunk per turn of the writer: batches queued behind a chunk run before the next.
+  std::size_t prune_operations(std::string_view processed_before) override {
+    return classified([&] {
+      std::size_t total = 0;
+      for (;;) {
+        auto slot = groups_.join();
+        int deleted;
+        {
+          auto q = writer_.query(
+              "DELETE FROM sync_operations WHERE (business_id, operation_id) IN ("
+              "SELECT business_id, operation_id FROM sync_operations WHERE processed_at < ?1 LIMIT ?2)");
+          q.bind(1, processed_before).bind(2, static_cast<std::int64_t>(kPruneChunkRows));
+          deleted = q.run();
+        }
+        slot.commit();
+        total += static_cast<std::size_t>(deleted);
+        if (static_cast<std::size_t>(deleted) < kPruneChunkRows) return total;
+      }
+    });
   }
 
  private:

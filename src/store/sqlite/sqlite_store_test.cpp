@@ -156,6 +156,75 @@ TEST_F(SqliteStoreTest, ConcurrentBatchesCommitDurablyAndIndependently) {
   EXPECT_GE(feed.cursor_version, static_cast<std::uint64_t>(rows.int64(2)));
 }
 
+// Store::prune_operations: every row processed before the cutoff goes, in chunks, of every
+// tenant; the rows at or after it stay and still answer find_operation.
+TEST_F(SqliteStoreTest, PruningDeletesTheLogRowsProcessedBeforeTheCutoffAndKeepsTheRest) {
+  store_->create_business("b2", "Otra", "2026-01-01T00:00:00.000Z");
+  auto log = [&](std::string_view business, const std::string& id, OperationStatus status, const char* at) {
+    auto tx = store_->begin_batch(business);
+    tx->record_operation(OperationRecord{.operation_id = id, .entity = "customers", .action = "insert",
+                                         .entity_id = "x", .payload = "{}", .status = status,
+                                         .processed_at = at});
+    tx->commit();
+  };
+  {
+    auto tx = store_->begin_batch("b1");
+    for (int i = 0; i < 2 * static_cast<int>(kPruneChunkRows) + 5; ++i)
+      tx->record_operation(OperationRecord{.operation_id = "old-" + std::to_string(i), .entity = "customers",
+                                           .action = "insert", .entity_id = "x", .payload = "{}",
+                                           .status = OperationStatus::processed,
+                                           .processed_at = "2026-01-01T00:00:00.000Z"});
+    tx->commit();
+  }
+  log("b2", "old-failed", OperationStatus::failed, "2026-03-31T23:59:59.999Z");
+  log("b1", "at-cutoff", OperationStatus::processed, "2026-04-01T00:00:00.000Z");
+  log("b2", "new", OperationStatus::processed, "2026-05-01T00:00:00.000Z");
+
+  EXPECT_EQ(store_->prune_operations("2026-04-01T00:00:00.000Z"), 2 * kPruneChunkRows + 6);
+  EXPECT_EQ(store_->prune_operations("2026-04-01T00:00:00.000Z"), 0u);
+  auto b1 = store_->begin_batch("b1");
+  EXPECT_EQ(b1->find_operation("old-0"), std::nullopt);
+  EXPECT_EQ(b1->find_operation("at-cutoff"), OperationStatus::processed);
+  b1.reset();
+  auto b2 = store_->begin_batch("b2");
+  EXPECT_EQ(b2->find_operation("old-failed"), std::nullopt);
+  EXPECT_EQ(b2->find_operation("new"), OperationStatus::processed);
+}
+
+// The probe: a burst grew the WAL to 870 MB and it never shrank. Once a checkpoint has
+// copied the whole WAL into the database, the writer's next commit cuts the file back.
+TEST(SqliteStoreWal, TheWalIsCutBackToItsLimitAfterACheckpoint) {
+  avsync::testing::TestDir dir;
+  const std::string path = dir.file("wal.db");
+  StoreOptions options;
+  options.sqlite_wal_size_limit = 256 << 10;
+  auto store = open_sqlite_store(path, options);
+  store->migrate();
+  store->create_business("b1", "Tienda", "2026-01-01T00:00:00.000Z");
+  const EntitySpec& c = *find_entity("customers");
+  auto write = [&](int first, int count) {
+    auto tx = store->begin_batch("b1");
+    for (int i = first; i < first + count; ++i) {
+      std::vector<std::optional<std::string>> values(c.fields.size());
+      values[c.field_index("name")] = "Ana";
+      values[c.field_index("notes")] = std::string(900, 'n');
+      tx->insert_row(c, "id-" + std::to_string(i), values, {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+    }
+    tx->commit();
+  };
+  write(0, 4000);
+  const std::filesystem::path wal = path + "-wal";
+  ASSERT_GT(std::filesystem::file_size(wal), 2u << 20);  // the burst: several MiB
+  {
+    // What the background checkpointer does every 200 ms, done now rather than waited for.
+    sqlite::Database db(path, sqlite::Database::Access::read_write);
+    EXPECT_EQ(db.checkpoint_passive(), 0);  // every frame copied
+  }
+  write(4000, 1);
+  EXPECT_LE(std::filesystem::file_size(wal), static_cast<std::uintmax_t>(options.sqlite_wal_size_limit));
+  store.reset();
+}
+
 }  // namespace
 }  // namespace avsync::store
 
