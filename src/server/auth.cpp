@@ -67,7 +67,7 @@ std::string hash_token(std::string_view token) {
 
 std::string generate_uuid() { return format_uuid_v4(random_bytes<16>()); }
 
-Result<RequestContext> Authenticator::authenticate(std::string_view header) const {
+Result<std::string_view> bearer_token(std::string_view header) {
   if (header.empty()) return unauthenticated("missing Authorization header");
   constexpr std::string_view kScheme = "bearer ";
   bool scheme_ok = header.size() > kScheme.size();
@@ -79,12 +79,16 @@ Result<RequestContext> Authenticator::authenticate(std::string_view header) cons
     return unauthenticated("Authorization must be 'Bearer <token>'");
   for (char c : token)
     if (!is_token_char(c)) return unauthenticated("Authorization must be 'Bearer <token>'");
+  return token;
+}
 
-  auto record = store_.find_token(hash_token(token));
-  if (!record) return unauthenticated("unknown token");
-  if (record->revoked) return unauthenticated("token revoked");
-  if (record->expires_at <= clock_.now()) return unauthenticated("token expired");
-  return RequestContext{record->business_id, record->user_id};
+Authenticator::Identity Authenticator::identify(std::string_view token_hash) const {
+  using Status = Identity::Status;
+  auto record = store_.find_token(token_hash);
+  if (!record) return {Status::unknown, {}};
+  if (record->revoked) return {Status::revoked, {}};
+  if (record->expires_at <= clock_.now()) return {Status::expired, {}};
+  return {Status::valid, RequestContext{record->business_id, record->user_id}};
 }
 
 }  // namespace avsync::server

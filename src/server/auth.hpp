@@ -1,6 +1,6 @@
 #pragma once
 // Bearer tokens (PROTOCOL.md §2). A token is 32 random bytes, shown once; the store keeps
-// only its SHA-256. Every /sync/* handler gets a RequestContext from authenticate() and
+// only its SHA-256. Every /sync/* request gets a RequestContext from Authenticator and
 // reaches tenant data only through it.
 
 #include <string>
@@ -25,14 +25,23 @@ std::string hash_token(std::string_view token);
 // A random version-4 UUID.
 std::string generate_uuid();
 
+// The token of an Authorization header value: exactly "Bearer <token>" (the scheme in any
+// case), the token 1 to 512 characters of the token68 alphabet. unauthenticated otherwise.
+// The view points into `authorization`.
+Result<std::string_view> bearer_token(std::string_view authorization);
+
 class Authenticator {
  public:
   Authenticator(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
-  // Resolves an Authorization header value. unauthenticated when it is missing or
-  // malformed (exactly "Bearer <token>"), or the token is unknown, revoked or expired.
-  // Reads the store on every call, so a revocation applies to the very next request.
-  Result<RequestContext> authenticate(std::string_view authorization) const;
+  struct Identity {
+    enum class Status { valid, unknown, revoked, expired };
+    Status status;
+    RequestContext context;  // when valid
+  };
+  // Looks a token up by its hash (hash_token). Reads the store on every call, so a
+  // revocation applies to the very next request. Throws when the store fails.
+  Identity identify(std::string_view token_hash) const;
 
  private:
   store::Store& store_;

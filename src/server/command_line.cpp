@@ -19,14 +19,26 @@ namespace {
 
 constexpr std::string_view kUsage = R"(usage:
   avsync-server migrate                                   [--db URL]
-  avsync-server serve [--listen HOST:PORT] [--threads N] [--batch-limit N] [--db-pool N]
-                      [--body-limit BYTES] [--read-timeout SECONDS] [--max-connections N]
-                      [--rate-limit PER_SECOND] [--rate-burst N]        [--db URL]
+  avsync-server serve [--listen HOST:PORT] [--threads N] [--workers N] [--db-pool N]
+                      [--batch-limit N] [--body-limit BYTES]
+                      [--header-timeout SECONDS] [--read-timeout SECONDS]
+                      [--max-connections N] [--max-connections-per-address N]
+                      [--tenant-concurrency N] [--tenant-queue N]
+                      [--rate-limit PER_SECOND] [--rate-burst N]
+                      [--op-rate-limit PER_SECOND] [--op-rate-burst N]
+                      [--auth-failure-limit PER_SECOND] [--auth-failure-burst N]
+                      [--log-retention-days N]                          [--db URL]
   avsync-server admin create-business --name NAME        [--db URL]
   avsync-server admin create-token --business ID --user NAME [--ttl-hours N] [--db URL]
   avsync-server admin revoke-token --token TOKEN         [--db URL]
 --db defaults to $AVSYNC_DB, then sqlite:avsync.db. URLs: sqlite:PATH, postgresql://...
 )";
+
+// Defaults that are not a field of some options struct already.
+struct ServeDefaults {
+  ThrottleOptions throttle;
+  std::uint64_t log_retention_days = 90;
+};
 
 int usage(std::string_view problem) {
   std::cerr << "avsync-server: " << problem << "\n" << kUsage;
@@ -57,8 +69,11 @@ bool flags_allowed(const CommandLine& cmd, std::set<std::string> allowed) {
 }
 
 int serve(const CommandLine& cmd) {
-  if (!flags_allowed(cmd, {"--listen", "--threads", "--batch-limit", "--body-limit", "--read-timeout", "--db-pool",
-                           "--max-connections", "--rate-limit", "--rate-burst"}))
+  if (!flags_allowed(cmd, {"--listen", "--threads", "--workers", "--batch-limit", "--body-limit", "--header-timeout",
+                           "--read-timeout", "--db-pool", "--max-connections", "--max-connections-per-address",
+                           "--tenant-concurrency", "--tenant-queue", "--rate-limit", "--rate-burst",
+                           "--op-rate-limit", "--op-rate-burst", "--auth-failure-limit", "--auth-failure-burst",
+                           "--log-retention-days"}))
     return 2;
   HttpServerOptions http;
   std::string listen = cmd.flag("--listen").value_or("127.0.0.1:8080");
@@ -70,41 +85,77 @@ int serve(const CommandLine& cmd) {
   http.host = listen.substr(0, colon);
   if (http.host.size() > 2 && http.host.front() == '[') http.host = http.host.substr(1, http.host.size() - 2);
   http.port = port_number;
-  auto threads = positive_flag(cmd, "--threads", 0, 1, 256);
-  auto batch_limit = positive_flag(cmd, "--batch-limit", 500, 1, 100000);
-  auto body_limit = positive_flag(cmd, "--body-limit", 4 << 20, 1024, 1ull << 30);
-  auto read_timeout = positive_flag(cmd, "--read-timeout", 30, 1, 3600);
+
   const std::uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  auto db_pool = positive_flag(cmd, "--db-pool", std::max<std::uint64_t>(4, 2 * cores), 1, 1000);
-  auto max_connections = positive_flag(cmd, "--max-connections", 1024, 1, 1'000'000);
-  if (!threads || !batch_limit || !body_limit || !read_timeout || !db_pool || !max_connections)
-    return usage("--threads, --batch-limit, --body-limit, --read-timeout, --db-pool and --max-connections "
-                 "take positive integers");
-  // 0 turns the rate limit off, so these accept it.
-  auto rate = positive_flag(cmd, "--rate-limit", 100, 0, 1'000'000);
-  auto burst = positive_flag(cmd, "--rate-burst", rate ? 2 * *rate : 0, 0, 1'000'000);
-  if (!rate || !burst || (*rate > 0 && *burst < 1))
-    return usage("--rate-limit and --rate-burst take integers >= 0 (a burst of at least 1 when limited)");
-  http.max_connections = *max_connections;
-  http.threads = *threads;
+  const ServeDefaults defaults;
+  auto threads = positive_flag(cmd, "--threads", std::max<std::uint64_t>(2, cores), 1, 256);
+  auto workers = positive_flag(cmd, "--workers", std::max<std::uint64_t>(4, 2 * cores), 1, 1000);
+  auto batch_limit = positive_flag(cmd, "--batch-limit", BatchLimits{}.max_operations, 1, 100000);
+  auto body_limit = positive_flag(cmd, "--body-limit", http.body_limit, 1024, 1ull << 30);
+  auto header_timeout = positive_flag(cmd, "--header-timeout", http.header_timeout.count(), 1, 3600);
+  auto read_timeout = positive_flag(cmd, "--read-timeout", http.read_timeout.count(), 1, 3600);
+  auto max_connections = positive_flag(cmd, "--max-connections", http.connections.max_connections, 1, 1'000'000);
+  auto per_address = positive_flag(cmd, "--max-connections-per-address",
+                                   http.connections.max_connections_per_address, 1, 1'000'000);
+  auto tenant_queue = positive_flag(cmd, "--tenant-queue", http.tenant.max_waiting, 1, 100'000);
+  if (!threads || !workers || !batch_limit || !body_limit || !header_timeout || !read_timeout || !max_connections ||
+      !per_address || !tenant_queue)
+    return usage("--threads, --workers, --batch-limit, --body-limit, --header-timeout, --read-timeout, "
+                 "--max-connections, --max-connections-per-address and --tenant-queue take positive integers");
+  // One database connection per worker, and one for /healthz.
+  auto db_pool = positive_flag(cmd, "--db-pool", *workers + 1, 1, 1000);
+  auto tenant_concurrency = positive_flag(cmd, "--tenant-concurrency", std::max<std::uint64_t>(1, *workers / 2), 1,
+                                          100'000);
+  if (!db_pool || !tenant_concurrency) return usage("--db-pool and --tenant-concurrency take positive integers");
+
+  // 0 turns a rate limit off, so these accept it.
+  struct Limit {
+    const char* rate_flag;
+    const char* burst_flag;
+    RateLimit fallback;
+    RateLimit value;
+  };
+  Limit limits[] = {{"--rate-limit", "--rate-burst", defaults.throttle.requests, {}},
+                    {"--op-rate-limit", "--op-rate-burst", defaults.throttle.operations, {}},
+                    {"--auth-failure-limit", "--auth-failure-burst", defaults.throttle.failed_auth, {}}};
+  for (Limit& l : limits) {
+    auto rate = positive_flag(cmd, l.rate_flag, static_cast<std::uint64_t>(l.fallback.per_second), 0, 1'000'000);
+    // An explicit rate without a burst gets twice the rate.
+    std::uint64_t burst_default = cmd.flag(l.rate_flag) && rate ? 2 * *rate : static_cast<std::uint64_t>(l.fallback.burst);
+    auto burst = positive_flag(cmd, l.burst_flag, burst_default, 0, 1'000'000);
+    if (!rate || !burst || (*rate > 0 && *burst < 1))
+      return usage(std::string(l.rate_flag) + " and " + l.burst_flag +
+                   " take integers >= 0 (a burst of at least 1 when limited)");
+    l.value = {static_cast<double>(*rate), static_cast<double>(*burst)};
+  }
+  auto retention_days = positive_flag(cmd, "--log-retention-days", defaults.log_retention_days, 0, 36'500);
+  if (!retention_days) return usage("--log-retention-days takes an integer >= 0 (0 keeps the log forever)");
+
+  http.io_threads = *threads;
+  http.workers = *workers;
   http.body_limit = *body_limit;
+  http.header_timeout = std::chrono::seconds(*header_timeout);
   http.read_timeout = std::chrono::seconds(*read_timeout);
+  http.connections = {.max_connections = *max_connections, .max_connections_per_address = *per_address};
+  http.tenant = {.max_running = *tenant_concurrency, .max_waiting = *tenant_queue};
 
   SystemClock clock;
   auto store = store::open_store(cmd.database_url(), {.pool_size = *db_pool});
   store->migrate();
   SyncService sync(*store, clock);
   Authenticator auth(*store, clock);
+  ThrottleOptions throttle_options = defaults.throttle;
+  throttle_options.requests = limits[0].value;
+  throttle_options.operations = limits[1].value;
+  throttle_options.failed_auth = limits[2].value;
+  Throttle throttle(throttle_options);
   RouterOptions router_options;
   router_options.batch.max_operations = *batch_limit;
-  RateLimiter rate_limiter({.per_second = static_cast<double>(*rate), .burst = static_cast<double>(*burst)});
-  router_options.rate_limiter = &rate_limiter;
+  router_options.throttle = &throttle;
   Router router(sync, auth, *store, clock, router_options);
-  run_http_server(http, [&](const HttpRequest& r) { return router.handle(r); },
-                  [&](std::uint16_t bound) {
-                    std::cout << "avsync-server listening on http://" << listen.substr(0, colon) << ":"
-                              << bound << std::endl;
-                  });
+  run_http_server(http, router, [&](std::uint16_t bound) {
+    std::cout << "avsync-server listening on http://" << listen.substr(0, colon) << ":" << bound << std::endl;
+  });
   std::cerr << "avsync-server: stopped\n";
   return 0;
 }

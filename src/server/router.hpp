@@ -20,6 +20,7 @@ struct HttpRequest {
   std::string target;  // path and query, as sent
   std::string content_type;
   std::string authorization;
+  std::string client_address;  // the peer's IP address, for per-address limits
   std::string body;
 };
 
@@ -32,11 +33,20 @@ struct HttpResponse {
   std::size_t operation_count = 0;
 };
 
-class RateLimiter;
+class Throttle;
 
 struct RouterOptions {
   BatchLimits batch;
-  RateLimiter* rate_limiter = nullptr;  // not owned; nullptr: no rate limit
+  Throttle* throttle = nullptr;  // not owned; nullptr: no rate limits
+};
+
+// What a request may do, decided from its head before its body is read.
+struct Admission {
+  enum class Route { batch, changes, health };
+  std::optional<HttpResponse> refusal;   // answer this without reading the body
+  Route route = Route::health;
+  std::optional<RequestContext> caller;  // /sync/* routes: who is calling
+  std::string token_hash;                // /sync/* routes: the rate-limit key
 };
 
 class Router {
@@ -45,17 +55,23 @@ class Router {
          RouterOptions options)
       : sync_(sync), auth_(auth), store_(store), clock_(clock), options_(options) {}
 
-  // Never throws: a failure inside becomes 503 UNAVAILABLE (store unreachable) or
-  // 500 INTERNAL, logged with a request id, revealing nothing to the client.
+  // Step one, once the head is in (`request.body` is not read yet and is ignored): the
+  // route (404, 405), the token (401), the rate limits (429) and the media type (415).
+  // Reads the store once (the token). Never throws: a store failure is a refusal with
+  // 503 UNAVAILABLE or 500 INTERNAL, like serve().
+  Admission admit(const HttpRequest& request) const;
+  // Step two, with the body: runs what admit() let through. Never throws: a failure
+  // inside becomes 503 UNAVAILABLE (store unreachable) or 500 INTERNAL, logged with a
+  // request id, revealing nothing to the client.
+  HttpResponse serve(const HttpRequest& request, const Admission& admission) const;
+  // Both steps at once, for callers holding a whole request.
   HttpResponse handle(const HttpRequest& request) const;
 
  private:
-  HttpResponse route(const HttpRequest& request) const;
-  HttpResponse post_batch(const HttpRequest& request) const;
-  HttpResponse get_changes(const HttpRequest& request, std::string_view query) const;
+  Admission admit_unguarded(const HttpRequest& request) const;
+  HttpResponse post_batch(const HttpRequest& request, const Admission& admission) const;
+  HttpResponse get_changes(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_health() const;
-  // 429 RATE_LIMITED with Retry-After when the request's token is over its rate.
-  std::optional<HttpResponse> over_rate_limit(const HttpRequest& request) const;
 
   SyncService& sync_;
   const Authenticator& auth_;

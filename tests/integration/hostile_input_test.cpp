@@ -127,13 +127,28 @@ TEST_F(HostileInputTest, SlowHalfSentRequestsDoNotDelayOthers) {
   expect_still_serving();
 }
 
-TEST(ReadTimeoutTest, AStalledRequestIsClosedAfterTheReadTimeout) {
-  ServerProcess server({"--read-timeout", "1"});
+TEST(ReadTimeoutTest, AStalledHeadIsClosedAfterTheHeaderTimeout) {
+  ServerProcess server({"--header-timeout", "1"});
   server.start();
   auto start = std::chrono::steady_clock::now();
   std::string answer = send_raw(server.port(), "GET /healthz HTTP/1.1\r\nHost:", std::chrono::milliseconds(10000));
   auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_TRUE(answer.empty());
+  EXPECT_LT(waited, std::chrono::seconds(8)) << "the server closed the stalled connection itself";
+  server.stop();
+}
+
+TEST(ReadTimeoutTest, AStalledBodyIsClosedAfterTheReadTimeout) {
+  ServerProcess server({"--read-timeout", "1"});
+  std::string token = server.create_token(server.create_business("Stalled"), "ana");
+  server.start();
+  auto start = std::chrono::steady_clock::now();
+  std::string answer = send_raw(server.port(),
+                                "POST /sync/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                                    "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"oper",
+                                std::chrono::milliseconds(10000));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(answer.empty()) << answer;
   EXPECT_LT(waited, std::chrono::seconds(8)) << "the server closed the stalled connection itself";
   server.stop();
 }

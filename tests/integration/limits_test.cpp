@@ -1,5 +1,6 @@
-// Server limits (PROTOCOL.md §1): per-token rate limit with Retry-After, and the cap on
-// concurrent connections. Header, body and read-time limits are in hostile_input_test.cpp.
+// Server limits (PROTOCOL.md §1): per-token rate limit with Retry-After, the cap on
+// concurrent connections and the flags' validation. Header, body and read-time limits are
+// in hostile_input_test.cpp; the rest of the hostile-load limits in hostile_load_test.cpp.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -74,7 +75,7 @@ class RawConnection {
   bool connected_ = false;
 };
 
-TEST(MaxConnectionsTest, ConnectionsPastTheCapAreClosedAndServingResumesBelowIt) {
+TEST(MaxConnectionsTest, ConnectionsPastTheCapGet503AndServingResumesBelowIt) {
   ServerProcess server({"--max-connections", "3"});
   server.start();
   std::vector<std::unique_ptr<RawConnection>> held;
@@ -84,7 +85,8 @@ TEST(MaxConnectionsTest, ConnectionsPastTheCapAreClosedAndServingResumesBelowIt)
   }
   std::this_thread::sleep_for(200ms);  // the server registers them
   std::string answer = send_raw(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1000ms);
-  EXPECT_EQ(answer, "") << "a fourth connection is closed without an answer";
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 503")) << "three requests in progress fill the cap: " << answer;
+  EXPECT_NE(answer.find("Retry-After: 1"), std::string::npos) << answer;
   held.clear();
   std::this_thread::sleep_for(200ms);
   HttpClient http(server.port());
@@ -96,11 +98,21 @@ TEST(LimitFlagsTest, BadLimitValuesAreUsageErrors) {
                                          {"--rate-limit", "5", "--rate-burst", "0"},
                                          {"--rate-limit", "fast"},
                                          {"--max-connections", "0"},
-                                         {"--max-connections", "many"}}) {
+                                         {"--max-connections", "many"},
+                                         {"--max-connections-per-address", "0"},
+                                         {"--header-timeout", "0"},
+                                         {"--workers", "0"},
+                                         {"--tenant-concurrency", "0"},
+                                         {"--tenant-queue", "-3"},
+                                         {"--op-rate-limit", "-1"},
+                                         {"--op-rate-limit", "5", "--op-rate-burst", "0"},
+                                         {"--auth-failure-limit", "x"},
+                                         {"--log-retention-days", "-1"}}) {
     std::vector<std::string> args{"serve", "--db", "sqlite:/nonexistent/never-opened.db"};
     args.insert(args.end(), flags.begin(), flags.end());
     auto out = run_server_command(args);
     EXPECT_EQ(out.exit_code, 2) << flags[0] << " " << flags[1] << ": " << out.err;
+    EXPECT_NE(out.err.find("usage"), std::string::npos) << flags[0];
   }
 }
 

@@ -68,7 +68,9 @@ class SyncServerTest : public ::testing::Test {
   // Extra `serve` flags for the fixture's server. The suite sends far more requests per
   // token than a device would, so the per-token rate limit is off unless a test is about
   // it (limits_test.cpp).
-  virtual std::vector<std::string> serve_args() const { return {"--rate-limit", "0"}; }
+  virtual std::vector<std::string> serve_args() const {
+    return {"--rate-limit", "0", "--op-rate-limit", "0", "--auth-failure-limit", "0"};
+  }
   void TearDown() override;
 
   // POSTs the operations with tenant A's token (or `token`), expects 200, returns results.

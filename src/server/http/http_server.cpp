@@ -1,27 +1,31 @@
 #include "server/http/http_server.hpp"
 
+#include <sys/resource.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 #include <vector>
-
 
 namespace avsync::server {
 namespace {
@@ -30,43 +34,177 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// What shutdown needs to reach in every open connection.
+// One open connection. Owned by its coroutine and by anything posted to its strand, so a
+// socket is never touched after the coroutine that served it has ended.
 struct Connection {
-  beast::tcp_stream* stream = nullptr;
-  asio::any_io_executor executor;  // the connection's strand
-  bool idle = true;                // waiting for (or partway through reading) a request
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  ConnectionTable::Id id = 0;
+  std::string address;
+};
+
+// A request waiting for its tenant's turn. Lives on its connection's strand.
+struct Waiter {
+  explicit Waiter(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  bool granted = false;
 };
 
 struct ServerState {
-  const HttpServerOptions& options;
-  const RequestHandler& handler;
-  std::atomic<bool> stopping{false};
-  std::mutex mutex;
-  std::set<std::shared_ptr<Connection>> connections;
+  ServerState(const HttpServerOptions& o, const Router& r)
+      : options(o), router(r), table(o.connections), gate(o.tenant) {}
 
-  void close_idle_connections() {
-    std::lock_guard lock(mutex);
-    for (const auto& c : connections)
-      asio::post(c->executor, [c] {
-        if (c->idle) c->stream->socket().close();
+  const HttpServerOptions& options;
+  const Router& router;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> pending_jobs{0};  // submitted to the workers, not finished
+
+  std::mutex mutex;  // guards everything below
+  ConnectionTable table;
+  std::unordered_map<ConnectionTable::Id, std::weak_ptr<Connection>> live;
+  ConnectionTable::Id next_id = 1;
+  TenantGate gate;
+  std::unordered_map<TenantGate::Ticket, std::weak_ptr<Waiter>> waiters;
+
+  // Closes a connection from any thread: on its own strand, only while it still exists.
+  // Requires: mutex held.
+  void close_locked(ConnectionTable::Id id) {
+    auto it = live.find(id);
+    if (it == live.end()) return;
+    if (auto c = it->second.lock())
+      asio::post(c->stream.get_executor(), [c] {
+        beast::error_code ignored;
+        c->stream.socket().close(ignored);
       });
   }
+
+  void set_state(const Connection& c, ConnectionTable::State s) {
+    std::lock_guard lock(mutex);
+    table.set_state(c.id, s);
+  }
+
+  // Closes every connection that has no request in progress (shutdown).
+  void close_unbusy_connections() {
+    std::lock_guard lock(mutex);
+    std::vector<ConnectionTable::Id> ids;
+    for (const auto& [id, weak] : live) ids.push_back(id);
+    for (auto id : ids)
+      if (!table.is_busy(id)) close_locked(id);
+  }
+
+  // Wakes the waiter that was handed a tenant slot. Requires: mutex held.
+  void grant_locked(TenantGate::Ticket ticket) {
+    auto it = waiters.find(ticket);
+    if (it == waiters.end()) return;
+    if (auto w = it->second.lock())
+      asio::post(w->timer.get_executor(), [w] {
+        w->granted = true;
+        w->timer.cancel();
+      });
+    waiters.erase(it);
+  }
 };
+
+// Holds one tenant slot for a request: entered in enter(), left in the destructor, also
+// when the coroutine ends early (the connection closed while it waited).
+class TenantTurn {
+ public:
+  TenantTurn(ServerState& state, std::string tenant) : state_(state), tenant_(std::move(tenant)) {}
+  TenantTurn(const TenantTurn&) = delete;
+  TenantTurn& operator=(const TenantTurn&) = delete;
+  ~TenantTurn() {
+    std::lock_guard lock(state_.mutex);
+    if (waiting_ && state_.gate.withdraw(tenant_, ticket_)) {
+      state_.waiters.erase(ticket_);
+      return;
+    }
+    if (!running_ && !waiting_) return;
+    // Running, or handed the slot before it could notice: pass it on.
+    if (auto next = state_.gate.leave(tenant_)) state_.grant_locked(*next);
+  }
+
+  // True once the request may run; false when the tenant's queue is full or the wait ran
+  // past `patience`.
+  asio::awaitable<bool> enter(const asio::any_io_executor& executor, std::chrono::steady_clock::duration patience) {
+    auto waiter = std::make_shared<Waiter>(executor);
+    {
+      std::lock_guard lock(state_.mutex);
+      ticket_ = next_ticket_++;
+      switch (state_.gate.enter(tenant_, ticket_)) {
+        case TenantGate::Entry::running: running_ = true; co_return true;
+        case TenantGate::Entry::refused: co_return false;
+        case TenantGate::Entry::waiting:
+          waiting_ = true;
+          state_.waiters.emplace(ticket_, waiter);
+          break;
+      }
+    }
+    waiter->timer.expires_after(patience);
+    co_await waiter->timer.async_wait(use_tuple);
+    if (!waiter->granted) co_return false;  // the destructor withdraws, or passes a late grant on
+    std::lock_guard lock(state_.mutex);
+    waiting_ = false;
+    running_ = true;
+    co_return true;
+  }
+
+ private:
+  static inline std::atomic<TenantGate::Ticket> next_ticket_{1};
+  ServerState& state_;
+  std::string tenant_;
+  TenantGate::Ticket ticket_ = 0;
+  bool waiting_ = false;
+  bool running_ = false;
+};
+
+// A job handed to a thread pool, whose result comes back on the strand of the connection
+// that started it. Only that strand touches it once the job is done.
+template <typename R>
+struct PendingJob {
+  explicit PendingJob(const asio::any_io_executor& strand) : wake(strand) {}
+  asio::steady_timer wake;  // cancelled when the result arrives
+  std::optional<R> result;  // nullopt when the job threw
+  bool finished = false;
+};
+
+// Starts `job` on `pool`. The caller then waits on `wake` (see await_job) unless it is
+// finished already. A plain function, not a coroutine: no temporary of a co_await
+// expression has to survive a suspension.
+template <typename R, typename Job>
+std::shared_ptr<PendingJob<R>> start_job(asio::thread_pool& pool, const asio::any_io_executor& strand, Job job) {
+  auto pending = std::make_shared<PendingJob<R>>(strand);
+  pending->wake.expires_at(std::chrono::steady_clock::time_point::max());
+  asio::post(pool, [pending, job = std::move(job)]() mutable {
+    std::optional<R> result;
+    try {
+      result = job();
+    } catch (...) {
+      // Router calls never throw; one that does anyway answers as a failure.
+    }
+    asio::post(pending->wake.get_executor(), [pending, result = std::move(result)]() mutable {
+      pending->result = std::move(result);
+      pending->finished = true;
+      pending->wake.cancel();
+    });
+  });
+  return pending;
+}
 
 void log_request(const HttpRequest& request, const HttpResponse& response,
                  std::chrono::steady_clock::time_point start) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start).count();
-  std::string path = request.target.substr(0, request.target.find('?'));
+  std::string path = request.target.substr(0, request.target.find('?')).substr(0, 256);
   // One JSON object per line. The path is the only client-chosen text: quotes and
   // control characters in it are neutralised so a line stays one valid object.
   std::ostringstream out;
   out << "{\"method\":\"" << request.method << "\",\"path\":\"";
   for (char c : path) {
     if (c == '"' || c == '\\') out << '\\' << c;
-    else if (static_cast<unsigned char>(c) < 0x20) out << '?';
+    else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) out << '?';
     else out << c;
   }
   out << "\",\"status\":" << response.status << ",\"latency_ms\":" << micros / 1000 << "."
@@ -86,17 +224,23 @@ http::response<http::string_body> to_beast(HttpResponse response, unsigned versi
   return res;
 }
 
-// Answers a request the parser rejected, then closes the connection. The client may still
-// be sending (an oversized body): closing a socket with unread input sends a reset that can
-// destroy the answer in flight, so stop sending and drain what arrives for a short while
-// first ("lingering close").
-asio::awaitable<void> reject(beast::tcp_stream& stream, ErrorCode code, std::string_view message) {
-  auto res = to_beast(error_response(code, message), 11, false);
-  stream.expires_after(std::chrono::seconds(5));
+HttpResponse busy_response(std::string_view message) {
+  HttpResponse r = error_response(ErrorCode::unavailable, message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// Answers a request that will not be read to its end, then closes the connection. The
+// client may still be sending (an oversized or unauthorised body): closing a socket with
+// unread input sends a reset that can destroy the answer in flight, so stop sending and
+// drain what arrives for a short while first ("lingering close"). Nothing drained is kept.
+asio::awaitable<void> answer_and_close(beast::tcp_stream& stream, HttpResponse response) {
+  auto res = to_beast(std::move(response), 11, false);
+  stream.expires_after(5s);
   auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
   if (ec) co_return;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.expires_after(std::chrono::seconds(2));
+  stream.expires_after(2s);
   std::array<char, 16384> sink;
   std::size_t drained = 0;
   while (drained < (64u << 20)) {
@@ -106,110 +250,307 @@ asio::awaitable<void> reject(beast::tcp_stream& stream, ErrorCode code, std::str
   }
 }
 
-asio::awaitable<void> serve_connection(ServerState& state, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  auto connection = std::make_shared<Connection>(Connection{&stream, stream.get_executor(), true});
-  {
-    std::lock_guard lock(state.mutex);
-    if (state.connections.size() >= state.options.max_connections) co_return;
-    state.connections.insert(connection);
+asio::awaitable<void> reject(beast::tcp_stream& stream, ErrorCode code, std::string_view message) {
+  co_await answer_and_close(stream, error_response(code, message));
+}
+
+// RFC 9112 §6.1: a request's Transfer-Encoding must end in chunked, the only coding we
+// decode. nullopt: acceptable (absent, or exactly "chunked").
+std::optional<HttpResponse> check_transfer_encoding(const http::request_parser<http::string_body>& parser) {
+  const auto& header = parser.get();
+  auto range = header.equal_range(http::field::transfer_encoding);
+  if (range.first == range.second) return std::nullopt;
+  std::vector<std::string> codings;
+  for (auto it = range.first; it != range.second; ++it) {
+    std::string_view value(it->value().data(), it->value().size());
+    while (!value.empty()) {
+      std::size_t comma = value.find(',');
+      std::string_view item = value.substr(0, comma);
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      item = item.substr(0, item.find(';'));
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;
+      std::string lower;
+      for (char c : item) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      codings.push_back(std::move(lower));
+    }
   }
+  if (header.count(http::field::content_length) > 0)
+    return error_response(ErrorCode::bad_request, "a request may not carry both Transfer-Encoding and Content-Length");
+  if (codings.size() == 1 && codings[0] == "chunked") return std::nullopt;
+  static constexpr std::string_view kKnown[] = {"chunked", "compress", "deflate", "gzip",
+                                                "identity", "x-compress", "x-gzip"};
+  for (const auto& coding : codings) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), coding) == std::end(kKnown)) {
+      HttpResponse r;
+      r.status = 501;
+      r.body = R"({"error":{"code":"NOT_IMPLEMENTED","message":"unknown transfer coding; only chunked is accepted"}})";
+      return r;
+    }
+  }
+  if (!codings.empty() && codings.back() == "chunked" &&
+      std::count(codings.begin(), codings.end(), "chunked") == 1) {
+    HttpResponse r;
+    r.status = 501;
+    r.body = R"({"error":{"code":"NOT_IMPLEMENTED","message":"only the chunked transfer coding is accepted"}})";
+    return r;
+  }
+  return error_response(ErrorCode::bad_request, "Transfer-Encoding must be chunked, once, and last");
+}
+
+bool is_disconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor || ec == asio::error::eof;
+}
+
+std::string body_limit_message(const HttpServerOptions& o) {
+  return "body exceeds " + std::to_string(o.body_limit) + " bytes";
+}
+
+asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Connection> connection,
+                                       asio::thread_pool& workers, asio::thread_pool& health) {
   struct Unregister {
     ServerState& state;
-    std::shared_ptr<Connection> connection;
+    ConnectionTable::Id id;
     ~Unregister() {
       std::lock_guard lock(state.mutex);
-      state.connections.erase(connection);
+      state.table.remove(id);
+      state.live.erase(id);
     }
-  } unregister{state, connection};
+  } unregister{state, connection->id};
+  const auto& options = state.options;
+  beast::tcp_stream& stream = connection->stream;
+  const auto executor = stream.get_executor();
 
   beast::flat_buffer buffer;
   bool first = true;
   while (!state.stopping) {
-    connection->idle = true;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(state.options.header_limit));
-    parser.body_limit(state.options.body_limit);
-    stream.expires_after(first ? state.options.read_timeout : state.options.idle_timeout);
+    // The first byte of a request: soon on a new connection, later on keep-alive.
+    if (buffer.size() == 0) {
+      stream.expires_after(first ? options.header_timeout : options.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+      if (ec) break;
+      buffer.commit(n);
+    }
     first = false;
+    state.set_state(*connection, ConnectionTable::State::busy);
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    stream.expires_after(options.header_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     if (ec == http::error::header_limit) {
       co_await reject(stream, ErrorCode::bad_request, "request headers are too large");
       break;
     }
     if (ec == http::error::body_limit) {  // a declared Content-Length over the limit
-      co_await reject(stream, ErrorCode::payload_too_large,
-                      "body exceeds " + std::to_string(state.options.body_limit) + " bytes");
+      co_await reject(stream, ErrorCode::payload_too_large, body_limit_message(options));
       break;
     }
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::bad_descriptor) break;
+    if (is_disconnect(ec)) break;
     if (ec) {
       co_await reject(stream, ErrorCode::bad_request, "malformed HTTP request: " + ec.message());
       break;
     }
-    // The whole request, headers and body, must arrive within read_timeout.
-    stream.expires_after(state.options.read_timeout);
     auto& header = parser.get();
-    if (auto length = parser.content_length(); length && *length > state.options.body_limit) {
-      co_await reject(stream, ErrorCode::payload_too_large,
-                      "body exceeds " + std::to_string(state.options.body_limit) + " bytes");
+    if (auto refused = check_transfer_encoding(parser)) {
+      co_await answer_and_close(stream, std::move(*refused));
       break;
     }
+    if (header.count(http::field::authorization) > 1) {
+      co_await reject(stream, ErrorCode::bad_request, "a request carries one Authorization header");
+      break;
+    }
+    if (auto length = parser.content_length(); length && *length > options.body_limit) {
+      co_await reject(stream, ErrorCode::payload_too_large, body_limit_message(options));
+      break;
+    }
+
+    auto start = std::chrono::steady_clock::now();
+    HttpRequest request{std::string(header.method_string()), std::string(header.target()),
+                        std::string(header[http::field::content_type]),
+                        std::string(header[http::field::authorization]), connection->address, {}};
+    // The head decides first: only /sync/* reads the store (the token), on a worker.
+    Admission admission;
+    if (request.target.starts_with("/sync/")) {
+      if (state.pending_jobs >= options.workers + options.max_queued) {
+        co_await answer_and_close(stream, busy_response("the server is busy; retry later"));
+        break;
+      }
+      ++state.pending_jobs;
+      auto job = start_job<Admission>(workers, executor, [&router = state.router, request] {
+        return router.admit(request);
+      });
+      if (!job->finished) co_await job->wake.async_wait(use_tuple);
+      --state.pending_jobs;
+      if (!job->finished || !job->result) break;
+      admission = std::move(*job->result);
+    } else {
+      admission = state.router.admit(request);
+    }
+    if (admission.refusal) {
+      log_request(request, *admission.refusal, start);
+      if (!parser.is_done()) {  // a body is on its way: refuse it unread
+        co_await answer_and_close(stream, std::move(*admission.refusal));
+        break;
+      }
+      bool keep_alive = header.keep_alive() && !state.stopping;
+      auto res = to_beast(std::move(*admission.refusal), header.version(), keep_alive);
+      stream.expires_after(options.read_timeout);
+      auto [write_ec, written] = co_await http::async_write(stream, res, use_tuple);
+      if (write_ec || !keep_alive) break;
+      state.set_state(*connection, ConnectionTable::State::idle);
+      continue;
+    }
+
     if (beast::iequals(header[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       co_await http::async_write(stream, cont, use_tuple);
     }
+    stream.expires_after(options.read_timeout);
     std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (ec == http::error::body_limit) {
-      co_await reject(stream, ErrorCode::payload_too_large,
-                      "body exceeds " + std::to_string(state.options.body_limit) + " bytes");
+      co_await reject(stream, ErrorCode::payload_too_large, body_limit_message(options));
       break;
     }
-    if (ec == beast::error::timeout || ec == asio::error::operation_aborted) break;
+    if (is_disconnect(ec)) break;
     if (ec) {
       co_await reject(stream, ErrorCode::bad_request, "malformed HTTP request: " + ec.message());
       break;
     }
-    connection->idle = false;
-    auto start = std::chrono::steady_clock::now();
     auto req = parser.release();
-    HttpRequest request{std::string(req.method_string()), std::string(req.target()),
-                        std::string(req[http::field::content_type]),
-                        std::string(req[http::field::authorization]), std::move(req.body())};
-    HttpResponse response = state.handler(request);
-    log_request(request, response, start);
+    request.body = std::move(req.body());
+
+    std::optional<HttpResponse> response;
+    if (admission.route == Admission::Route::health) {
+      auto job = start_job<HttpResponse>(health, executor, [&router = state.router, request, admission] {
+        return router.serve(request, admission);
+      });
+      if (!job->finished) {
+        job->wake.expires_after(options.health_timeout);
+        co_await job->wake.async_wait(use_tuple);
+      }
+      if (job->finished) response = std::move(job->result);
+      if (!response) response = busy_response("the store did not answer in time");
+    } else {
+      TenantTurn turn(state, admission.caller->business_id);
+      if (!co_await turn.enter(executor, options.read_timeout)) {
+        response = error_response(ErrorCode::rate_limited,
+                                  "too many requests of this business at once; retry in 1 s");
+        response->headers.emplace_back("Retry-After", "1");
+      } else if (state.pending_jobs >= options.workers + options.max_queued) {
+        response = busy_response("the server is busy; retry later");
+      } else {
+        ++state.pending_jobs;
+        auto shared = std::make_shared<HttpRequest>(std::move(request));
+        auto job = start_job<HttpResponse>(workers, executor, [&router = state.router, shared, admission] {
+          return router.serve(*shared, admission);
+        });
+        if (!job->finished) co_await job->wake.async_wait(use_tuple);
+        --state.pending_jobs;
+        request = std::move(*shared);
+        response = std::move(job->result);
+        if (!response) response = error_response(ErrorCode::internal, "the request failed");
+      }
+    }
+    log_request(request, *response, start);
     bool keep_alive = req.keep_alive() && !state.stopping;
-    auto res = to_beast(std::move(response), req.version(), keep_alive);
-    stream.expires_after(state.options.read_timeout);
+    auto res = to_beast(std::move(*response), req.version(), keep_alive);
+    stream.expires_after(options.read_timeout);
     std::tie(ec, n) = co_await http::async_write(stream, res, use_tuple);
     if (ec || !keep_alive) break;
+    state.set_state(*connection, ConnectionTable::State::idle);
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor) {
+// Past every cap: say so at once and close, rather than leave the client guessing.
+asio::awaitable<void> refuse_connection(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  co_await answer_and_close(stream, busy_response("too many connections; retry later"));
+}
+
+asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor, asio::thread_pool& workers,
+                                  asio::thread_pool& health) {
+  asio::steady_timer pause(acceptor.get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), use_tuple);
     if (ec) {
       if (state.stopping || ec == asio::error::operation_aborted) co_return;
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+        // Out of file descriptors: make room by closing a connection that sent nothing,
+        // and do not spin on the pending connection meanwhile.
+        {
+          std::lock_guard lock(state.mutex);
+          if (auto victim = state.table.oldest_evictable()) {
+            state.close_locked(*victim);
+            state.table.remove(*victim);
+          }
+        }
+        pause.expires_after(10ms);
+        co_await pause.async_wait(use_tuple);
+      }
+      continue;
     }
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve_connection(state, std::move(socket)), asio::detached);
+    beast::error_code endpoint_ec;
+    auto peer = socket.remote_endpoint(endpoint_ec);
+    if (endpoint_ec) continue;  // already gone
+    auto connection = std::make_shared<Connection>(std::move(socket));
+    connection->address = peer.address().to_string();
+    ConnectionTable::Admission admission;
+    {
+      std::lock_guard lock(state.mutex);
+      connection->id = state.next_id++;
+      admission = state.table.admit(connection->id, connection->address);
+      for (auto victim : {admission.evict_for_address, admission.evict_for_total})
+        if (victim) state.close_locked(*victim);
+      if (admission.admitted) state.live.emplace(connection->id, connection);
+    }
+    auto executor = connection->stream.get_executor();
+    if (!admission.admitted) {
+      asio::co_spawn(executor, refuse_connection(connection->stream.release_socket()), asio::detached);
+      continue;
+    }
+    asio::co_spawn(executor, serve_connection(state, std::move(connection), workers, health), asio::detached);
   }
+}
+
+// Raises the open-file limit to its hard maximum and returns how many connections fit in
+// it, keeping room for the store's files and the process's own.
+std::size_t connections_that_fit(std::size_t wanted) {
+  constexpr std::size_t kReserve = 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted + kReserve) return wanted;
+  return limit.rlim_cur > 2 * kReserve ? limit.rlim_cur - kReserve : limit.rlim_cur / 2;
 }
 
 }  // namespace
 
-void run_http_server(const HttpServerOptions& options, const RequestHandler& handler,
+void run_http_server(const HttpServerOptions& requested, const Router& router,
                      const std::function<void(std::uint16_t)>& on_listening) {
-  std::size_t threads = options.threads
-                            ? options.threads
-                            : std::max<std::size_t>(8, 4 * std::max(1u, std::thread::hardware_concurrency()));
-  asio::io_context io(static_cast<int>(threads));
-  ServerState state{options, handler};
+  HttpServerOptions options = requested;
+  if (std::size_t fit = connections_that_fit(options.connections.max_connections);
+      fit < options.connections.max_connections) {
+    std::cerr << "avsync-server: the open-file limit allows " << fit << " connections, not "
+              << options.connections.max_connections << "\n";
+    options.connections.max_connections = fit;
+  }
+  const std::size_t io_threads =
+      options.io_threads ? options.io_threads : std::max<std::size_t>(2, std::thread::hardware_concurrency());
+
+  // Declared first, destroyed last: coroutine frames destroyed with the io_context refer to it.
+  ServerState state(options, router);
+  asio::io_context io(static_cast<int>(io_threads));
+  asio::thread_pool workers(options.workers);
+  asio::thread_pool health(1);
 
   tcp::endpoint endpoint(asio::ip::make_address(options.host), options.port);
   tcp::acceptor acceptor(io);
@@ -227,7 +568,7 @@ void run_http_server(const HttpServerOptions& options, const RequestHandler& han
     state.stopping = true;
     beast::error_code ignored;
     acceptor.close(ignored);
-    state.close_idle_connections();
+    state.close_unbusy_connections();
     deadline.expires_after(options.shutdown_grace);
     deadline.async_wait([&](const beast::error_code& e) {
       if (!e) io.stop();  // in-flight requests ran out of grace
@@ -238,20 +579,25 @@ void run_http_server(const HttpServerOptions& options, const RequestHandler& han
       for (;;) {
         {
           std::lock_guard lock(state.mutex);
-          if (state.connections.empty()) break;
+          if (state.live.empty()) break;
         }
-        poll.expires_after(std::chrono::milliseconds(20));
-        co_await poll.async_wait(asio::use_awaitable);
+        poll.expires_after(20ms);
+        co_await poll.async_wait(use_tuple);
       }
       deadline.cancel();
     }, asio::detached);
   });
 
-  asio::co_spawn(io, accept_loop(state, acceptor), asio::detached);
+  asio::co_spawn(io, accept_loop(state, acceptor, workers, health), asio::detached);
   std::vector<std::thread> pool;
-  for (std::size_t i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  for (std::size_t i = 1; i < io_threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  // Requests still running on a worker finish before the io_context they answer to goes.
+  workers.stop();
+  workers.join();
+  health.stop();
+  health.join();
 }
 
 }  // namespace avsync::server

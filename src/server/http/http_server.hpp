@@ -1,8 +1,21 @@
 #pragma once
-// The HTTP/1.1 front end: Boost.Beast over Asio with C++20 coroutines, keep-alive,
-// limits enforced while reading (header and body size, per-request read time), one log
-// line per request, graceful shutdown on SIGINT/SIGTERM. Beast stays inside
+// The HTTP/1.1 front end: Boost.Beast over Asio with C++20 coroutines. Beast stays inside
 // http_server.cpp; callers only see this header.
+//
+// What it guarantees under hostile load (docs/security.md):
+// - Connections: a deadline for a request's first byte and for its head, separate from the
+//   body's; caps on connections in all and per client address; at a cap, connections that
+//   have sent nothing yet are closed first (then idle keep-alive ones), and past every cap
+//   a new connection gets an immediate 503 with Retry-After.
+// - The head is judged before the body is read (Router::admit): 401, 429, 404, 405 and 415
+//   are answered without reading the body or sending 100 Continue, and the connection
+//   closes.
+// - Store calls and encoding run on a bounded pool of worker threads, never on the I/O
+//   threads; one tenant runs a bounded number of requests at once; /healthz has a thread
+//   of its own and answers within a deadline.
+// - Only `Transfer-Encoding: chunked` is accepted (anything else: 400, or 501 for a coding
+//   we do not know) and a duplicate Authorization header is a 400; both close the
+//   connection.
 
 #include <chrono>
 #include <cstddef>
@@ -10,29 +23,33 @@
 #include <functional>
 #include <string>
 
+#include "server/http/connection_table.hpp"
 #include "server/router.hpp"
 
 namespace avsync::server {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8080;           // 0 picks a free port
-  std::size_t threads = 0;             // 0: max(8, 4 x cores); store calls block a thread
-  std::size_t body_limit = 4 << 20;    // PROTOCOL.md §3: 4 MiB default
+  std::uint16_t port = 8080;              // 0 picks a free port
+  std::size_t io_threads = 0;             // 0: one per core, at least 2
+  std::size_t workers = 4;                // threads running store calls and encoding answers
+  std::size_t max_queued = 256;           // requests waiting for a worker; past it: 503
+  TenantLimits tenant;                    // requests one tenant runs at once, and queues
+  ConnectionLimits connections;           // clamped to what the process may open
+  std::size_t body_limit = 4 << 20;       // PROTOCOL.md §3: 4 MiB default
   std::size_t header_limit = 16 << 10;
-  std::size_t max_connections = 1024;  // beyond this, new connections are closed at once
-  std::chrono::seconds read_timeout{30};   // a whole request, headers and body
-  std::chrono::seconds idle_timeout{75};   // keep-alive between requests
-  std::chrono::seconds shutdown_grace{10}; // in-flight requests get this long to finish
+  std::chrono::seconds header_timeout{10};  // a request's first byte, then its whole head
+  std::chrono::seconds read_timeout{30};    // the body, once the head is in
+  std::chrono::seconds idle_timeout{75};    // keep-alive: the next request's first byte
+  std::chrono::seconds health_timeout{2};   // /healthz answers 503 past this
+  std::chrono::seconds shutdown_grace{10};  // in-flight requests get this long to finish
 };
 
-using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
-
-// Listens, then serves until SIGINT or SIGTERM. On a signal it stops accepting, closes
-// idle connections, lets in-flight requests finish (up to shutdown_grace) and returns.
-// `on_listening` is called once with the bound port before serving starts.
-// Throws when the address cannot be bound.
-void run_http_server(const HttpServerOptions& options, const RequestHandler& handler,
+// Listens, then serves `router` until SIGINT or SIGTERM. On a signal it stops accepting,
+// closes connections without a request in progress, lets in-flight requests finish (up to
+// shutdown_grace) and returns. `on_listening` is called once with the bound port before
+// serving starts. Throws when the address cannot be bound.
+void run_http_server(const HttpServerOptions& options, const Router& router,
                      const std::function<void(std::uint16_t)>& on_listening);
 
 }  // namespace avsync::server
