@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "server/auth.hpp"
 #include "server/http/http_server.hpp"
+#include "server/log_retention.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/router.hpp"
 #include "server/sync_service.hpp"
@@ -142,6 +143,8 @@ int serve(const CommandLine& cmd) {
   SystemClock clock;
   auto store = store::open_store(cmd.database_url(), {.pool_size = *db_pool});
   store->migrate();
+  // Prunes the operation log past the window, at start and hourly (docs/security.md).
+  LogRetention retention(*store, clock, std::chrono::days(*retention_days));
   SyncService sync(*store, clock);
   Authenticator auth(*store, clock);
   ThrottleOptions throttle_options = defaults.throttle;

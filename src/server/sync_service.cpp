@@ -163,6 +163,8 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
     if (p.valid) {
       p.record.entity = std::string(p.valid->entity->name);  // `payments` is logged as `abonos`
       p.record.entity_id = p.valid->entity_id;
+      // A delete's payload is ignored (§3), so it is logged bounded like a failure's.
+      if (p.valid->action == Action::remove) p.record.payload = bounded_payload(p.record.payload, p.payload_fits);
     }
     prepared.push_back(std::move(p));
   }
