@@ -6,38 +6,52 @@
 
 #include "core/cursor.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
 
 namespace avsync {
 namespace {
 
 constexpr std::size_t kMaxOperationIdLength = 128;
 
+// Values a batch body may hold beyond its operations' share: the envelope object, the
+// operations array and whatever the ignored businessId members hold.
+constexpr std::size_t kEnvelopeValues = 1024;
+// How much of a client's member name goes into an error message.
+constexpr std::size_t kMaxEchoedNameBytes = 64;
+
 Error bad_request(std::string message) { return Error{ErrorCode::bad_request, std::move(message)}; }
+
+// The first kMaxEchoedNameBytes of `text` (valid UTF-8, cut at a character boundary), with
+// "..." when cut: a member name can be 64 KiB long.
+std::string printable_prefix(std::string_view text) {
+  if (text.size() <= kMaxEchoedNameBytes) return std::string(text);
+  std::size_t end = kMaxEchoedNameBytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end)) + "...";
+}
 
 }  // namespace
 
 Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limits) {
-  auto parsed = parse_json(body, JsonLimits{limits.max_depth});
-  if (!parsed) return std::move(parsed).error();
-  JsonValue& root = *parsed;
-  if (!root.is_object()) return bad_request("body must be a JSON object");
-  JsonValue* operations = nullptr;
-  for (auto it = root.members.rbegin(); it != root.members.rend(); ++it)
-    if (it->first == "operations") {
-      operations = &it->second;
-      break;
-    }
-  if (!operations || !operations->is_array())
-    return bad_request("body must have an 'operations' array");
-  if (operations->items.size() > limits.max_operations)
-    return Error{ErrorCode::batch_too_large,
-                 "a batch holds at most " + std::to_string(limits.max_operations) +
-                     " operations; this one has " + std::to_string(operations->items.size())};
   BatchRequest out;
-  out.operations.reserve(operations->items.size());
-  for (std::size_t i = 0; i < operations->items.size(); ++i) {
-    JsonValue& element = operations->items[i];
-    std::string where = "operations[" + std::to_string(i) + "]";
+  bool has_operations = false;
+  JsonStream stream;
+  stream.key = "operations";
+  stream.on_top_level_key = [&](std::string_view key) -> Status {
+    if (key == "operations") {
+      if (has_operations) return bad_request("the body holds 'operations' twice");
+      has_operations = true;
+      return Ok{};
+    }
+    if (key == "businessId" || key == "business_id") return Ok{};  // §2: ignored
+    return bad_request("unknown top-level member '" + printable_prefix(key) +
+                       "': the body holds only 'operations'");
+  };
+  stream.on_element = [&](JsonValue&& element) -> Status {
+    if (out.operations.size() == limits.max_operations)
+      return Error{ErrorCode::batch_too_large, "a batch holds at most " + std::to_string(limits.max_operations) +
+                                                   " operations; this one has more"};
+    std::string where = "operations[" + std::to_string(out.operations.size()) + "]";
     if (!element.is_object()) return bad_request(where + " must be an object");
     const JsonValue* id = element.find("operationId");
     if (!id || !id->is_string())
@@ -49,7 +63,18 @@ Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limi
       return bad_request(where + ".operationId must not contain U+0000");
     std::string operation_id = id->text;
     out.operations.push_back(Operation{std::move(operation_id), std::move(element)});
-  }
+    return Ok{};
+  };
+  JsonLimits json_limits;
+  json_limits.max_depth = limits.max_depth;
+  json_limits.max_string_bytes = limits.max_string_bytes;
+  json_limits.max_element_values = limits.max_values_per_operation;
+  json_limits.max_values = limits.max_operations * limits.average_values_per_operation + kEnvelopeValues;
+  auto parsed = parse_json_streaming(body, stream, json_limits);
+  if (!parsed) return std::move(parsed).error();
+  if (!parsed->is_object()) return bad_request("body must be a JSON object");
+  const JsonValue* operations = parsed->find("operations");
+  if (!operations || !operations->is_array()) return bad_request("body must have an 'operations' array");
   return out;
 }
 

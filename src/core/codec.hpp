@@ -12,14 +12,28 @@
 
 namespace avsync {
 
+// What a POST /sync/batch body may hold. Every cap is checked while the body is parsed,
+// so whatever its shape a body builds at most the whole-body value cap (about 3 MB of tree
+// by default) plus strings no longer than the body itself. The caps sit far above
+// anything a valid batch needs: the longest text field is 2000 characters (at most 8000
+// bytes) and a valid operation has about 25 values.
 struct BatchLimits {
   std::size_t max_operations = 500;  // PROTOCOL.md §3 default
   int max_depth = 64;
+  std::size_t max_values_per_operation = 1024;  // the operation object itself included
+  std::size_t max_string_bytes = 64 << 10;      // any one string, member name or number
+  // Values in the whole body: this many per operation of max_operations, on average
+  // (32,000 for the default 500), plus 1,024 for the envelope.
+  std::size_t average_values_per_operation = 64;
 };
 
-// Parses a POST /sync/batch body and checks its envelope (§3): bad_request when the body
-// is not JSON, `operations` is not an array, an element is not an object or has a bad
-// operationId; batch_too_large past the limit. Nothing about the operations themselves.
+// Parses a POST /sync/batch body and checks its envelope (§3), streaming the operations
+// array element by element. bad_request when the body is not JSON, is not an object, has a
+// top-level member other than `operations` and the ignored `businessId` / `business_id`
+// (§2; refused as soon as its name is read), repeats `operations`, has no `operations`
+// array, an element is not an object or has a bad operationId, or a cap of `limits` is
+// passed (the message names the operation). batch_too_large as soon as the operation past
+// max_operations arrives. Nothing about the operations themselves.
 Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limits);
 
 std::string encode_batch_response(const std::vector<OperationResult>& results,

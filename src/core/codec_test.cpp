@@ -73,5 +73,115 @@ TEST(Codec, ChangePagesEscapeEveryStringAndParseBack) {
   EXPECT_TRUE(parsed->find("hasMore")->boolean);
 }
 
+std::string message_of(std::string_view body, BatchLimits limits = {}) {
+  auto r = decode_batch(body, limits);
+  EXPECT_FALSE(r) << body.substr(0, 200);
+  return r ? "(decoded)" : r.error().message;
+}
+
+// A valid operation with `payload` (JSON text): 7 values plus the payload's contents.
+std::string op(int n, const std::string& payload = R"({"name":"Ana"})") {
+  return R"({"operationId":"op-)" + std::to_string(n) +
+         R"(","entity":"customers","action":"insert","entityId":"6f1c2a3e-0000-4000-8000-000000000000",)"
+         R"("clientTimestamp":"2026-11-25T07:59:58.120Z","payload":)" + payload + "}";
+}
+
+std::string batch_of(const std::vector<std::string>& ops) {
+  std::string body = R"({"operations":[)";
+  for (std::size_t i = 0; i < ops.size(); ++i) body += (i ? "," : "") + ops[i];
+  return body + "]}";
+}
+
+std::string zeros(std::size_t n) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < n; ++i) out += i ? ",0" : "0";
+  return out + "]";
+}
+
+TEST(Codec, AnUnknownTopLevelMemberIsABadRequestNamingIt) {
+  EXPECT_EQ(message_of(R"({"operations":[],"junk":[0,0,0]})"),
+            "unknown top-level member 'junk': the body holds only 'operations'");
+  EXPECT_EQ(code_of(R"({"junk":1,"operations":[]})"), ErrorCode::bad_request);
+  EXPECT_EQ(message_of("{\"" + std::string(1000, 'k') + "\":1}"),
+            "unknown top-level member '" + std::string(64, 'k') + "...': the body holds only 'operations'")
+      << "a long name is cut in the message";
+}
+
+TEST(Codec, AnUnknownTopLevelMemberIsRefusedBeforeItsValueIsRead) {
+  // The junk value is not even valid JSON: the decoder stopped at its name.
+  EXPECT_EQ(message_of(R"({"operations":[],"junk":[0,0,0,0 and never a closing bracket)"),
+            "unknown top-level member 'junk': the body holds only 'operations'");
+}
+
+TEST(Codec, BusinessIdInTheEnvelopeIsAcceptedAndIgnored) {
+  auto r = decode_batch(R"({"businessId":"evil","operations":[)" + op(1) + R"(],"business_id":{"x":[1]}})", {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->operations.size(), 1u);
+  EXPECT_EQ(r->operations[0].operation_id, "op-1");
+}
+
+TEST(Codec, OperationsTwiceIsABadRequest) {
+  EXPECT_EQ(message_of(R"({"operations":[],"operations":[]})"), "the body holds 'operations' twice");
+}
+
+TEST(Codec, AnOperationWithMoreThan1024ValuesIsABadRequestNamingIt) {
+  // 7 values of the operation, the notes array and its zeros.
+  EXPECT_TRUE(decode_batch(batch_of({op(0), op(1, R"({"notes":)" + zeros(1016) + "}")}), {}));
+  EXPECT_EQ(message_of(batch_of({op(0), op(1, R"({"notes":)" + zeros(1017) + "}")})),
+            "operations[1] has more than 1024 values");
+}
+
+TEST(Codec, AStringLongerThan64KiBIsABadRequestNamingTheOperation) {
+  std::string at_cap(64 << 10, 'n');
+  EXPECT_TRUE(decode_batch(batch_of({op(0, R"({"notes":")" + at_cap + "\"}")}), {}))
+      << "validation, not the decoder, refuses notes this long";
+  EXPECT_EQ(message_of(batch_of({op(0), op(1), op(2), op(3, R"({"notes":")" + at_cap + "n\"}")})),
+            "a string in operations[3] is longer than 65536 bytes");
+  EXPECT_EQ(message_of(R"({"businessId":")" + at_cap + "n\"}"),
+            "a string in the document is longer than 65536 bytes");
+}
+
+TEST(Codec, TheWholeBodyHoldsAtMost64ValuesPerAllowedOperationPlusTheEnvelope) {
+  BatchLimits limits;
+  limits.max_operations = 2;  // 2 * 64 + 1024 = 1152 values
+  // The root object, the operations array, the businessId array and its zeros.
+  EXPECT_TRUE(decode_batch(R"({"operations":[],"businessId":)" + zeros(1149) + "}", limits));
+  EXPECT_EQ(message_of(R"({"operations":[],"businessId":)" + zeros(1150) + "}", limits),
+            "the document holds more than 1152 values");
+  EXPECT_EQ(message_of(zeros(2000), limits), "the document holds more than 1152 values")
+      << "a body that is not an object is bounded too";
+}
+
+TEST(Codec, TheOperationCountIsCheckedAsOperationsArrive) {
+  // The third operation is one too many; what follows it is never read (it is not JSON).
+  auto r = decode_batch(R"({"operations":[)" + op(1) + "," + op(2) + "," + op(3) + ", garbage", BatchLimits{2, 64});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::batch_too_large);
+  EXPECT_EQ(r.error().message, "a batch holds at most 2 operations; this one has more");
+}
+
+TEST(Codec, DeepNestingInsideAnOperationIsStillLimitedTo64Levels) {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  // The envelope, the operations array, the operation and the payload: 4 levels.
+  EXPECT_TRUE(decode_batch(batch_of({op(0, R"({"notes":)" + nested(60) + "}")}), {}));
+  EXPECT_EQ(message_of(batch_of({op(0, R"({"notes":)" + nested(61) + "}")})), "JSON nests deeper than 64 levels");
+}
+
+TEST(Codec, AFullBatchOfTheLargestValidOperationsDecodes) {
+  // 500 operations with every text field at its longest in 4-byte characters.
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "\xF0\x9F\x98\x80";
+  std::string payload = R"({"name":"Ana","address":")" + text + R"(","notes":")" + text +
+                        R"(","id":"x","business_id":"x","businessId":"x","created_at":"x","updated_at":"x",)"
+                        R"("sync_status":"x","sync_attempts":1,"credit_limit":"150.50"})";
+  std::vector<std::string> ops;
+  for (int i = 0; i < 500; ++i) ops.push_back(op(i, payload));
+  auto r = decode_batch(batch_of(ops), {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->operations.size(), 500u);
+  EXPECT_EQ(r->operations[499].operation_id, "op-499");
+  EXPECT_EQ(r->operations[499].body.find("payload")->find("notes")->text, text);
+}
+
 }  // namespace
 }  // namespace avsync

@@ -13,7 +13,9 @@ namespace {
 using boost::json::error_code;
 using sv = boost::json::string_view;
 
-// SAX handler for boost::json::basic_parser that builds a JsonValue tree.
+// SAX handler for boost::json::basic_parser that builds a JsonValue tree. Every cap of
+// JsonLimits is checked here, as the parser reaches the value that breaks it: returning
+// false stops the parser at once, and `error` says why.
 class TreeBuilder {
  public:
   static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -21,59 +23,91 @@ class TreeBuilder {
   static constexpr std::size_t max_key_size = std::size_t(-1);
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
+  TreeBuilder(const JsonLimits& limits, const JsonStream* stream) : limits_(limits), stream_(stream) {}
+
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
   bool on_array_begin(error_code&) { return open(JsonValue::Kind::array); }
   bool on_array_end(std::size_t, error_code&) { return close(); }
   bool on_object_begin(error_code&) { return open(JsonValue::Kind::object); }
   bool on_object_end(std::size_t, error_code&) { return close(); }
-  bool on_string_part(sv s, std::size_t, error_code&) { return append(s); }
+  bool on_string_part(sv s, std::size_t, error_code&) { return append(s, "a string"); }
   bool on_string(sv s, std::size_t, error_code&) {
-    append(s);
+    if (!append(s, "a string") || !count_value()) return false;
     JsonValue v;
     v.kind = JsonValue::Kind::string;
     v.text = std::move(partial_);
     partial_.clear();
     return add(std::move(v));
   }
-  bool on_key_part(sv s, std::size_t, error_code&) { return append(s); }
+  bool on_key_part(sv s, std::size_t, error_code&) { return append(s, "a member name"); }
   bool on_key(sv s, std::size_t, error_code&) {
-    append(s);
+    if (!append(s, "a member name")) return false;
+    if (open_.size() == 1 && keys_.empty() && stream_ && stream_->on_top_level_key) {
+      Status allowed = stream_->on_top_level_key(partial_);
+      if (!allowed) return fail(std::move(allowed).error());
+    }
     keys_.push_back(std::move(partial_));
     partial_.clear();
     return true;
   }
-  bool on_number_part(sv s, error_code&) { return append(s); }
+  bool on_number_part(sv s, error_code&) { return append(s, "a number"); }
   bool on_int64(std::int64_t, sv s, error_code&) { return number(s); }
   bool on_uint64(std::uint64_t, sv s, error_code&) { return number(s); }
   bool on_double(double, sv s, error_code&) { return number(s); }
   bool on_bool(bool b, error_code&) {
+    if (!count_value()) return false;
     JsonValue v;
     v.kind = JsonValue::Kind::boolean;
     v.boolean = b;
     return add(std::move(v));
   }
-  bool on_null(error_code&) { return add(JsonValue{}); }
+  bool on_null(error_code&) { return count_value() && add(JsonValue{}); }
   bool on_comment_part(sv, error_code&) { return true; }
   bool on_comment(sv, error_code&) { return true; }
 
   JsonValue take_result() { return std::move(result_); }
 
-  // Elements of the top-level object's array member `key` go to `on_element` as they
-  // complete instead of into the tree.
-  void stream(std::string_view key, const std::function<Status(JsonValue&&)>* on_element) {
-    stream_key_ = key;
-    on_element_ = on_element;
-  }
-  std::optional<Error> stream_error;
+  // Why the handler stopped the parser, when it did.
+  std::optional<Error> error;
 
  private:
-  bool append(sv s) {
+  bool fail(Error e) {
+    error = std::move(e);
+    return false;  // stops the parser
+  }
+  bool fail(std::string message) { return fail(Error{ErrorCode::bad_request, std::move(message)}); }
+
+  // Where the value being parsed sits, for messages: "operations[3]" inside a streamed
+  // element, "the document" elsewhere.
+  std::string where() const {
+    if (!in_streamed_array()) return "the document";
+    return std::string(stream_->key) + "[" + std::to_string(elements_) + "]";
+  }
+  bool in_streamed_array() const { return stream_level_ != 0 && open_.size() >= stream_level_; }
+
+  bool append(sv s, const char* what) {
+    if (s.size() > limits_.max_string_bytes - partial_.size())
+      return fail(std::string(what) + " in " + where() + " is longer than " +
+                  std::to_string(limits_.max_string_bytes) + " bytes");
     partial_.append(s.data(), s.size());
     return true;
   }
+
+  // Counts one more value against max_values and, inside a streamed element, against
+  // max_element_values. Called before the value is built.
+  bool count_value() {
+    if (++values_ > limits_.max_values)
+      return fail("the document holds more than " + std::to_string(limits_.max_values) + " values");
+    if (!in_streamed_array()) return true;
+    if (open_.size() == stream_level_) element_values_ = 0;  // a new element begins
+    if (++element_values_ > limits_.max_element_values)
+      return fail(where() + " has more than " + std::to_string(limits_.max_element_values) + " values");
+    return true;
+  }
+
   bool number(sv s) {
-    append(s);
+    if (!append(s, "a number") || !count_value()) return false;
     JsonValue v;
     v.kind = JsonValue::Kind::number;
     v.text = std::move(partial_);
@@ -81,23 +115,29 @@ class TreeBuilder {
     return add(std::move(v));
   }
   bool open(JsonValue::Kind kind) {
+    if (!count_value()) return false;
+    // The top-level object's streamed member: its elements go to on_element.
+    bool streamed = stream_ && stream_->on_element && kind == JsonValue::Kind::array && open_.size() == 1 &&
+                    open_.front().kind == JsonValue::Kind::object && keys_.size() == 1 &&
+                    keys_.back() == stream_->key;
     JsonValue v;
     v.kind = kind;
     open_.push_back(std::move(v));
+    if (streamed) stream_level_ = open_.size();
     return true;
   }
   bool close() {
+    if (open_.size() == stream_level_) stream_level_ = 0;
     JsonValue v = std::move(open_.back());
     open_.pop_back();
     return add(std::move(v));
   }
   bool add(JsonValue v) {
-    if (on_element_ && open_.size() == 2 && open_.back().kind == JsonValue::Kind::array &&
-        open_.front().kind == JsonValue::Kind::object && keys_.size() == 1 &&
-        keys_.back() == stream_key_) {
-      Status handled = (*on_element_)(std::move(v));
-      if (!handled) stream_error = std::move(handled).error();
-      return handled.has_value();  // false stops the parser
+    if (stream_level_ != 0 && open_.size() == stream_level_) {
+      Status handled = stream_->on_element(std::move(v));
+      ++elements_;
+      if (!handled) return fail(std::move(handled).error());
+      return true;
     }
     if (open_.empty()) {
       result_ = std::move(v);
@@ -110,12 +150,16 @@ class TreeBuilder {
     return true;
   }
 
+  const JsonLimits& limits_;
+  const JsonStream* stream_;       // nullptr: nothing streams
   std::vector<JsonValue> open_;    // containers being filled, innermost last
   std::vector<std::string> keys_;  // pending member names, innermost last
   std::string partial_;            // string, key or number text split across parts
   JsonValue result_;
-  std::string_view stream_key_;
-  const std::function<Status(JsonValue&&)>* on_element_ = nullptr;
+  std::size_t stream_level_ = 0;    // open_.size() while the streamed array is innermost; 0: not open
+  std::size_t elements_ = 0;        // streamed elements completed so far
+  std::size_t values_ = 0;          // values begun in the document
+  std::size_t element_values_ = 0;  // values begun in the current streamed element
 };
 
 void write(const JsonValue& v, std::string& out) {
@@ -157,15 +201,13 @@ const JsonValue* JsonValue::find(std::string_view key) const {
 
 namespace {
 
-Result<JsonValue> run_parser(std::string_view text, JsonLimits limits, std::string_view streamed_key,
-                             const std::function<Status(JsonValue&&)>* on_element) {
+Result<JsonValue> run_parser(std::string_view text, const JsonLimits& limits, const JsonStream* stream) {
   boost::json::parse_options options;
   options.max_depth = static_cast<std::size_t>(limits.max_depth);
-  boost::json::basic_parser<TreeBuilder> parser(options);
-  parser.handler().stream(streamed_key, on_element);
+  boost::json::basic_parser<TreeBuilder> parser(options, limits, stream);
   error_code ec;
   std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
-  if (parser.handler().stream_error) return std::move(*parser.handler().stream_error);
+  if (parser.handler().error) return std::move(*parser.handler().error);
   if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
   if (ec) {
     std::string why = ec == boost::json::error::too_deep
@@ -179,13 +221,17 @@ Result<JsonValue> run_parser(std::string_view text, JsonLimits limits, std::stri
 }  // namespace
 
 Result<JsonValue> parse_json(std::string_view text, JsonLimits limits) {
-  return run_parser(text, limits, {}, nullptr);
+  return run_parser(text, limits, nullptr);
+}
+
+Result<JsonValue> parse_json_streaming(std::string_view text, const JsonStream& stream, JsonLimits limits) {
+  return run_parser(text, limits, &stream);
 }
 
 Result<JsonValue> parse_json_streaming(std::string_view text, std::string_view streamed_key,
                                        const std::function<Status(JsonValue&&)>& on_element,
                                        JsonLimits limits) {
-  return run_parser(text, limits, streamed_key, &on_element);
+  return parse_json_streaming(text, JsonStream{streamed_key, on_element, {}}, limits);
 }
 
 std::string to_json(const JsonValue& value) {
