@@ -21,10 +21,15 @@
 #include <boost/json.hpp>
 
 #include "http_client.hpp"
+#include "process_stats.hpp"
 #include "server_process.hpp"
 #include "sync_fixture.hpp"
 
 namespace {
+
+using avsync::bench::cpu_seconds;
+using avsync::bench::percentile;
+using avsync::bench::status_kib;
 
 using avsync::testing::HttpClient;
 using avsync::testing::new_uuid;
@@ -88,34 +93,6 @@ std::string mixed_batch(std::mt19937_64& rng, int size, int batch_number, std::v
   }
   ops.resize(static_cast<std::size_t>(size));
   return boost::json::serialize(boost::json::object{{"operations", std::move(ops)}});
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
-
-long status_kib(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with(field + ":")) return std::stol(line.substr(field.size() + 1));
-  return -1;
-}
-
-// utime + stime of a process, from /proc/PID/stat.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; fields >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) { stime = std::stol(field); break; }
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct FairnessFigures {

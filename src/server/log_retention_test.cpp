@@ -13,21 +13,14 @@
 #include <vector>
 
 #include "store/store.hpp"
+#include "testing/fake_clock.hpp"
 
 namespace avsync::server {
 namespace {
 
 using namespace std::chrono_literals;
 
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(UnixMillis start) : now_(start) {}
-  UnixMillis now() const override { return now_; }
-  void advance(UnixMillis ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_;
-};
+using avsync::testing::FakeClock;
 
 // Records the cutoff of every prune; fails the first `failures` prunes as unavailable.
 class RecordingStore final : public store::Store {
