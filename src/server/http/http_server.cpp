@@ -37,18 +37,25 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// A connection's strand, by its concrete type. Threads outside the io_context (the worker
+// pools) post to it and never copy or destroy an any_io_executor: its type-erased copies
+// share a reference count that ThreadSanitizer cannot follow across threads.
+using Strand = asio::strand<asio::io_context::executor_type>;
+
 // One open connection. Owned by its coroutine and by anything posted to its strand, so a
 // socket is never touched after the coroutine that served it has ended.
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  Connection(tcp::socket socket, Strand s) : stream(std::move(socket)), strand(std::move(s)) {}
   beast::tcp_stream stream;
+  Strand strand;  // the stream's executor
   ConnectionTable::Id id = 0;
   std::string address;
 };
 
 // A request waiting for its tenant's turn. Lives on its connection's strand.
 struct Waiter {
-  explicit Waiter(const asio::any_io_executor& executor) : timer(executor) {}
+  explicit Waiter(const Strand& s) : strand(s), timer(s) {}
+  Strand strand;
   asio::steady_timer timer;
   bool granted = false;
 };
@@ -74,11 +81,15 @@ struct ServerState {
   void close_locked(ConnectionTable::Id id) {
     auto it = live.find(id);
     if (it == live.end()) return;
-    if (auto c = it->second.lock())
-      asio::post(c->stream.get_executor(), [c] {
+    // The lambda holds the last reference it may hold, so the connection is destroyed on
+    // its own strand.
+    if (auto c = it->second.lock()) {
+      Strand strand = c->strand;
+      asio::post(strand, [c = std::move(c)] {
         beast::error_code ignored;
         c->stream.socket().close(ignored);
       });
+    }
   }
 
   void set_state(const Connection& c, ConnectionTable::State s) {
@@ -99,11 +110,13 @@ struct ServerState {
   void grant_locked(TenantGate::Ticket ticket) {
     auto it = waiters.find(ticket);
     if (it == waiters.end()) return;
-    if (auto w = it->second.lock())
-      asio::post(w->timer.get_executor(), [w] {
+    if (auto w = it->second.lock()) {
+      Strand strand = w->strand;
+      asio::post(strand, [w = std::move(w)] {
         w->granted = true;
         w->timer.cancel();
       });
+    }
     waiters.erase(it);
   }
 };
@@ -128,8 +141,8 @@ class TenantTurn {
 
   // True once the request may run; false when the tenant's queue is full or the wait ran
   // past `patience`.
-  asio::awaitable<bool> enter(const asio::any_io_executor& executor, std::chrono::steady_clock::duration patience) {
-    auto waiter = std::make_shared<Waiter>(executor);
+  asio::awaitable<bool> enter(const Strand& strand, std::chrono::steady_clock::duration patience) {
+    auto waiter = std::make_shared<Waiter>(strand);
     {
       std::lock_guard lock(state_.mutex);
       ticket_ = next_ticket_++;
@@ -164,17 +177,18 @@ class TenantTurn {
 // that started it. Only that strand touches it once the job is done.
 template <typename R>
 struct PendingJob {
-  explicit PendingJob(const asio::any_io_executor& strand) : wake(strand) {}
+  explicit PendingJob(const Strand& s) : strand(s), wake(s) {}
+  Strand strand;
   asio::steady_timer wake;  // cancelled when the result arrives
   std::optional<R> result;  // nullopt when the job threw
   bool finished = false;
 };
 
-// Starts `job` on `pool`. The caller then waits on `wake` (see await_job) unless it is
-// finished already. A plain function, not a coroutine: no temporary of a co_await
+// Starts `job` on `pool`. The caller, on `strand`, then waits on `wake` unless the job is
+// `finished` already. A plain function, not a coroutine: no temporary of a co_await
 // expression has to survive a suspension.
 template <typename R, typename Job>
-std::shared_ptr<PendingJob<R>> start_job(asio::thread_pool& pool, const asio::any_io_executor& strand, Job job) {
+std::shared_ptr<PendingJob<R>> start_job(asio::thread_pool& pool, const Strand& strand, Job job) {
   auto pending = std::make_shared<PendingJob<R>>(strand);
   pending->wake.expires_at(std::chrono::steady_clock::time_point::max());
   asio::post(pool, [pending, job = std::move(job)]() mutable {
@@ -184,7 +198,10 @@ std::shared_ptr<PendingJob<R>> start_job(asio::thread_pool& pool, const asio::an
     } catch (...) {
       // Router calls never throw; one that does anyway answers as a failure.
     }
-    asio::post(pending->wake.get_executor(), [pending, result = std::move(result)]() mutable {
+    // The job lets go of `pending` here, so it is destroyed on the strand, never on a pool
+    // thread.
+    Strand home = pending->strand;
+    asio::post(home, [pending = std::move(pending), result = std::move(result)]() mutable {
       pending->result = std::move(result);
       pending->finished = true;
       pending->wake.cancel();
@@ -321,7 +338,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
   } unregister{state, connection->id};
   const auto& options = state.options;
   beast::tcp_stream& stream = connection->stream;
-  const auto executor = stream.get_executor();
+  const Strand& executor = connection->strand;
 
   beast::flat_buffer buffer;
   bool first = true;
@@ -472,11 +489,12 @@ asio::awaitable<void> refuse_connection(tcp::socket socket) {
   co_await answer_and_close(stream, busy_response("too many connections; retry later"));
 }
 
-asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor, asio::thread_pool& workers,
-                                  asio::thread_pool& health) {
+asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor, asio::io_context& io,
+                                  asio::thread_pool& workers, asio::thread_pool& health) {
   asio::steady_timer pause(acceptor.get_executor());
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), use_tuple);
+    Strand strand = asio::make_strand(io);
+    auto [ec, socket] = co_await acceptor.async_accept(strand, use_tuple);
     if (ec) {
       if (state.stopping || ec == asio::error::operation_aborted) co_return;
       if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
@@ -497,7 +515,7 @@ asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor, a
     beast::error_code endpoint_ec;
     auto peer = socket.remote_endpoint(endpoint_ec);
     if (endpoint_ec) continue;  // already gone
-    auto connection = std::make_shared<Connection>(std::move(socket));
+    auto connection = std::make_shared<Connection>(std::move(socket), strand);
     connection->address = peer.address().to_string();
     ConnectionTable::Admission admission;
     {
@@ -508,7 +526,7 @@ asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor, a
         if (victim) state.close_locked(*victim);
       if (admission.admitted) state.live.emplace(connection->id, connection);
     }
-    auto executor = connection->stream.get_executor();
+    Strand executor = connection->strand;
     if (!admission.admitted) {
       asio::co_spawn(executor, refuse_connection(connection->stream.release_socket()), asio::detached);
       continue;
@@ -588,7 +606,7 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
     }, asio::detached);
   });
 
-  asio::co_spawn(io, accept_loop(state, acceptor, workers, health), asio::detached);
+  asio::co_spawn(io, accept_loop(state, acceptor, io, workers, health), asio::detached);
   std::vector<std::thread> pool;
   for (std::size_t i = 1; i < io_threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
