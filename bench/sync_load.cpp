@@ -166,7 +166,7 @@ FairnessFigures run_fairness_phase(const Options& o, std::uint16_t port, const s
 int run(const Options& o) {
   // Eight clients share one token, far past a device's rate: this measures the server, so
   // the per-token limit is off.
-  std::vector<std::string> serve_args{"--rate-limit", "0"};
+  std::vector<std::string> serve_args{"--rate-limit", "0", "--op-rate-limit", "0"};
   if (!o.threads.empty()) serve_args.insert(serve_args.end(), {"--threads", o.threads});
   if (!o.db_pool.empty()) serve_args.insert(serve_args.end(), {"--db-pool", o.db_pool});
   auto server = o.db.empty() ? std::make_unique<ServerProcess>(serve_args)

@@ -1,6 +1,7 @@
 #include "server/sync_service.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "core/validation.hpp"
@@ -168,14 +169,25 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
     }
     prepared.push_back(std::move(p));
   }
-  try {
-    return apply_together(context, prepared);
-  } catch (const store::DataRejected&) {
-    // Validation should have refused every value the database refuses; one got through.
-    // Nothing of the batch was applied: run it again one operation at a time, so only the
-    // operation that carries the value fails (§3.1: each operation is atomic on its own).
+  const std::span<const Prepared> all(prepared);
+  const std::size_t limit = store_.max_operations_per_transaction();
+  const std::size_t step = limit ? limit : std::max<std::size_t>(1, all.size());
+  std::vector<OperationResult> results;
+  results.reserve(all.size());
+  for (std::size_t start = 0; start < all.size(); start += step) {
+    const auto part = all.subspan(start, std::min(step, all.size() - start));
+    std::vector<OperationResult> done;
+    try {
+      done = apply_together(context, part);
+    } catch (const store::DataRejected&) {
+      // Validation should have refused every value the database refuses; one got through.
+      // Nothing of this part was applied: run it again one operation at a time, so only the
+      // operation that carries the value fails (§3.1: each operation is atomic on its own).
+      done = apply_one_at_a_time(context, part);
+    }
+    std::move(done.begin(), done.end(), std::back_inserter(results));
   }
-  return apply_one_at_a_time(context, prepared);
+  return results;
 }
 
 std::vector<OperationResult> SyncService::apply_together(const RequestContext& context,

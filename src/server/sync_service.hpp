@@ -16,16 +16,18 @@ class SyncService {
  public:
   SyncService(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
-  // Applies the operations in order inside one store transaction (one durable commit),
-  // each atomic on its own behind a savepoint. Returns one result per operation; a
-  // failed operation is a result, never an exception. A failed operation's fields and
-  // message are cut to kFailedFieldMaxBytes (core/validation.hpp) in the result and in
-  // the log. When the database refuses a value of one operation (store::DataRejected),
-  // the batch is applied again one operation at a time (one commit each), so only that
-  // operation fails, with validation_error. Throws store::Unavailable when the store
-  // cannot be reached and another std::exception for any other store failure; nothing
-  // of the batch is then applied (one commit) or the operations before it are (one at a
-  // time).
+  // Applies the operations in order, each atomic on its own behind a savepoint, in one
+  // store transaction (one durable commit) per store::max_operations_per_transaction()
+  // operations (all of them when the store sets no limit). Returns one result per
+  // operation once all are durable; a failed operation is a result, never an exception.
+  // A failed operation's fields and message are cut to kFailedFieldMaxBytes
+  // (core/validation.hpp) in the result and in the log. When the database refuses a value
+  // of one operation (store::DataRejected), that transaction's operations are applied
+  // again one at a time (one commit each), so only that operation fails, with
+  // validation_error. Throws store::Unavailable when the store cannot be reached and
+  // another std::exception for any other store failure; the transactions committed before
+  // it stay applied (each operation is atomic on its own, and a retry of the batch is
+  // answered from the log).
   std::vector<OperationResult> apply_batch(const RequestContext& context,
                                            const std::vector<Operation>& operations);
 

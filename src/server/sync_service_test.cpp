@@ -11,19 +11,12 @@
 
 #include "core/validation.hpp"
 #include "testing/test_dir.hpp"
+#include "testing/fake_clock.hpp"
 
 namespace avsync::server {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(UnixMillis start) : now_(start) {}
-  UnixMillis now() const override { return now_; }
-  void advance(UnixMillis ms) { now_ += ms; }
-
- private:
-  std::atomic<UnixMillis> now_;
-};
+using avsync::testing::FakeClock;
 
 class SyncServiceTest : public ::testing::Test {
  protected:
@@ -126,7 +119,9 @@ class RefusingStore final : public store::Store {
   std::optional<store::TokenRecord> find_token(std::string_view h) override { return inner_.find_token(h); }
   bool revoke_token(std::string_view h, std::string_view n) override { return inner_.revoke_token(h, n); }
   std::size_t prune_operations(std::string_view before) override { return inner_.prune_operations(before); }
+  std::size_t max_operations_per_transaction() const override { return per_transaction; }
   int batches = 0;
+  std::size_t per_transaction = 0;
 
  private:
   store::Store& inner_;
@@ -166,6 +161,31 @@ TEST_F(SyncServiceTest, AFailedOperationsMessageIsCutToTheLimit) {
   ASSERT_TRUE(r.error);
   EXPECT_LE(r.error->message.size(), kFailedFieldMaxBytes);
   EXPECT_TRUE(r.error->message.ends_with("\u2026"));
+}
+
+TEST_F(SyncServiceTest, ABatchIsCommittedInTransactionsOfTheStoresSizeAndARepeatAcrossThemAppliesOnce) {
+  RefusingStore counting(*store_);
+  counting.per_transaction = 2;
+  SyncService service(counting, clock_);
+  auto op = [&](const std::string& id, const std::string& row) {
+    std::string body = R"({"entity":"customers","action":"insert","entityId":")" + row +
+                       R"(","clientTimestamp":")" + format_timestamp(kNow - 1000) + R"(","payload":{"name":"N"}})";
+    return Operation{id, *parse_json(body)};
+  };
+  std::vector<Operation> ops{op("1", "6f1c2a3b-0000-4000-8000-000000000011"),
+                             op("2", "6f1c2a3b-0000-4000-8000-000000000012"),
+                             op("3", "6f1c2a3b-0000-4000-8000-000000000013"),
+                             op("1", "6f1c2a3b-0000-4000-8000-000000000011"),  // a repeat, in the next part
+                             op("5", "6f1c2a3b-0000-4000-8000-000000000015")};
+  auto results = service.apply_batch({"b", "u"}, ops);
+  ASSERT_EQ(results.size(), 5u);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].operation_id, ops[i].operation_id) << "in request order";
+    EXPECT_FALSE(results[i].error) << i;
+  }
+  EXPECT_EQ(counting.batches, 3) << "2 + 2 + 1 operations";
+  EXPECT_EQ(store_->read_changes("b", {}).changes.size(), 4u);
+  EXPECT_EQ(store_->read_changes("b", {}).latest_version, 4u) << "the repeat wrote nothing";
 }
 
 }  // namespace

@@ -145,6 +145,10 @@ class Store {
 
   // Starts a batch for one tenant. Batches of one tenant are serialised.
   virtual std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) = 0;
+  // The most operations one BatchTransaction should hold; 0: no limit. A store whose one
+  // writer serves every tenant (SQLite) keeps transactions short, so another tenant's
+  // batch waits for at most one of them rather than for a whole large batch.
+  virtual std::size_t max_operations_per_transaction() const { return 0; }
 
   // One page of the tenant's compacted change feed, read from one consistent snapshot.
   // A page with has_more=false resumes at the tenant's latest version; latest_version

@@ -241,6 +241,9 @@ class SqliteStore final : public Store {
     checkpointer_.join();
   }
 
+  // About 5 to 10 ms of writer time: what another tenant's batch may wait for at most.
+  std::size_t max_operations_per_transaction() const override { return 100; }
+
   void migrate() override {
     auto slot = groups_.join();
     writer_.exec(
