@@ -235,6 +235,11 @@ int run(const Options& o) {
                              : std::make_unique<ServerProcess>(o.db, std::vector<std::string>{});
   const std::string business = server->create_business("hostile bench");
   const std::string token = server->create_token(business, "loader");
+  // The tenant is loaded at full speed with default flags, so under the per-token operation
+  // limit (bursts of 2,000 operations): four 500-operation batches per loader token.
+  std::vector<std::string> loader_tokens;
+  for (int i = 0; i < (o.tenant_rows + 1999) / 2000; ++i)
+    loader_tokens.push_back(server->create_token(business, "loader" + std::to_string(i)));
   std::vector<std::string> puller_tokens;  // one device each, as 20 phones of one shop would be
   for (int i = 0; i < o.pullers; ++i) puller_tokens.push_back(server->create_token(business, "puller" + std::to_string(i)));
   server->start();
@@ -321,7 +326,8 @@ int run(const Options& o) {
                                           {"payload", {{"product_name", "Producto " + std::to_string(loaded + i)}, {"quantity", "2.5"}, {"route", "norte"}}},
                                           {"clientTimestamp", ts}});
       const int n = static_cast<int>(ops.size());
-      auto x = exchange(port, http_request("POST", "/sync/batch", token,
+      const std::string& loader = loader_tokens.at(static_cast<std::size_t>(loaded / 2000));
+      auto x = exchange(port, http_request("POST", "/sync/batch", loader,
                                            boost::json::serialize(boost::json::object{{"operations", std::move(ops)}})),
                         std::chrono::seconds(60));
       if (x.status() == 200) {
