@@ -25,7 +25,7 @@
 namespace avsync {
 
 // Field name -> value as text (decimals "150.50", timestamps ISO-8601, ids UUID text);
-// nullopt is null. Entities and their fields are PROTOCOL.md §5.
+// nullopt is null. Entities and their fields are docs/protocol.md §5.
 using FieldValues = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
 // Whether a row read from the replica still has local changes the server has not taken.

@@ -10,7 +10,7 @@
 
 namespace avsync {
 
-// Starts with the protocol's codes (PROTOCOL.md §1 and §3), spelled as on the wire, then
+// Starts with the protocol's codes (docs/protocol.md §1 and §3), spelled as on the wire, then
 // the codes only a client can observe.
 enum class ErrorCode {
   // Per-operation codes (§3).

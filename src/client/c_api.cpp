@@ -1,5 +1,5 @@
 // The C API: every function converts its arguments, calls one C++ method through
-// `call`, and converts the result. No logic lives here (STYLE.md §2).
+// `call`, and converts the result. No logic lives here.
 #include "avsync/avsync.h"
 
 #include <cstdlib>

@@ -1,5 +1,5 @@
 #pragma once
-// The server's answers, from JSON to values (PROTOCOL.md §1, §3, §4). Anything that is
+// The server's answers, from JSON to values (docs/protocol.md §1, §3, §4). Anything that is
 // not the protocol is a bad_response Error, never a crash: the server may be a proxy, a
 // captive portal or a different version.
 

@@ -13,7 +13,7 @@
 
 namespace avsync::client {
 
-// What an error calls for, decided in one place (STYLE.md §7, example 4).
+// What an error calls for, decided in one place.
 enum class NextStep {
   back_off,          // transient: keep the operations queued, try again later
   reject_operation,  // the server refused this operation for good: failed list

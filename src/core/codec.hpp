@@ -18,7 +18,7 @@ namespace avsync {
 // anything a valid batch needs: the longest text field is 2000 characters (at most 8000
 // bytes) and a valid operation has about 25 values.
 struct BatchLimits {
-  std::size_t max_operations = 500;  // PROTOCOL.md §3 default
+  std::size_t max_operations = 500;  // docs/protocol.md §3 default
   int max_depth = 64;
   std::size_t max_values_per_operation = 1024;  // the operation object itself included
   std::size_t max_string_bytes = 64 << 10;      // any one string, member name or number

@@ -1,5 +1,5 @@
 #pragma once
-// The change feed's cursor (PROTOCOL.md §4). Clients treat it as opaque; inside it is the
+// The change feed's cursor (docs/protocol.md §4). Clients treat it as opaque; inside it is the
 // tenant's change version after which the next page starts: "v1.<version>".
 
 #include <cstdint>

@@ -19,7 +19,7 @@ std::optional<ErrorCode> error_code_from_wire(std::string_view wire);
 // The inverse of to_wire over every code, client-only ones included (for codes the client
 // stored itself). "NOT_FOUND" reads as not_found.
 std::optional<ErrorCode> error_code_from_name(std::string_view name);
-// The HTTP status a whole-request error answers with (PROTOCOL.md §1).
+// The HTTP status a whole-request error answers with (docs/protocol.md §1).
 int http_status(ErrorCode code);
 
 inline Error validation_error(std::string message) {

@@ -1,5 +1,5 @@
 #pragma once
-// UUID text (PROTOCOL.md §1): any version, case-insensitive on input, lower-case out.
+// UUID text (docs/protocol.md §1): any version, case-insensitive on input, lower-case out.
 
 #include <array>
 #include <cstdint>

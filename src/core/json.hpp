@@ -1,6 +1,6 @@
 #pragma once
 // A small JSON document model that keeps each number's original text, so decimals are
-// read exactly (PROTOCOL.md §1: never binary floating point). Parsing is Boost.JSON's
+// read exactly (docs/protocol.md §1: never binary floating point). Parsing is Boost.JSON's
 // validating parser (UTF-8 checked, depth limited); only the tree is ours, and JsonLimits
 // bounds what it may grow to.
 
@@ -50,7 +50,7 @@ struct JsonValue::Member {
 inline constexpr std::size_t kJsonUnlimited = std::numeric_limits<std::size_t>::max();
 
 struct JsonLimits {
-  int max_depth = 64;  // PROTOCOL.md §1: at least 64 levels must be accepted
+  int max_depth = 64;  // docs/protocol.md §1: at least 64 levels must be accepted
   // Any one string, member name or number text, in bytes (after unescaping).
   std::size_t max_string_bytes = kJsonUnlimited;
   // Values in the whole document, containers included, streamed elements included.

@@ -1,5 +1,5 @@
 #pragma once
-// The entity registry: the v1 schema of PROTOCOL.md §5 described as data. One validator
+// The entity registry: the v1 schema of docs/protocol.md §5 described as data. One validator
 // (validation.hpp), the stores' SQL and the change feed are all driven by it. Adding an
 // entity is one entry in schema.cpp plus a migration per store.
 
@@ -66,7 +66,8 @@ const EntitySpec* find_entity(std::string_view name);
 // Fields of other entities that reference `target` (for delete's reference check).
 std::span<const Reference> references_to(const EntitySpec& target);
 
-// Fields the server manages and never takes from a payload (PROTOCOL.md §3.5).
+// Fields the server manages and never takes from a payload (docs/protocol.md §3,
+// server-managed fields).
 bool is_server_managed_field(std::string_view name);
 
 }  // namespace avsync

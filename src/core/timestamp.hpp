@@ -1,5 +1,5 @@
 #pragma once
-// ISO-8601 timestamps (PROTOCOL.md §1): parsed with any UTC offset, kept as milliseconds
+// ISO-8601 timestamps (docs/protocol.md §1): parsed with any UTC offset, kept as milliseconds
 // since the Unix epoch, always written as UTC with milliseconds: 2026-11-25T08:00:00.000Z.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The protocol's request and response shapes as C++ values (PROTOCOL.md §3, §4).
+// The protocol's request and response shapes as C++ values (docs/protocol.md §3, §4).
 // camelCase exists only in codec.cpp, which translates between these and JSON.
 
 #include <cstdint>

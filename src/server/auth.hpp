@@ -1,5 +1,5 @@
 #pragma once
-// Bearer tokens (PROTOCOL.md §2). A token is 32 random bytes, shown once; the store keeps
+// Bearer tokens (docs/protocol.md §2). A token is 32 random bytes, shown once; the store keeps
 // only its SHA-256. Every /sync/* request gets a RequestContext from Authenticator and
 // reaches tenant data only through it.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The avsync-server command line (PROTOCOL.md §6): subcommands, --flag value pairs, and
+// The avsync-server command line (docs/protocol.md §6): subcommands, --flag value pairs, and
 // the --db default chain (--db, then AVSYNC_DB, then sqlite:avsync.db).
 
 #include <map>

@@ -1,4 +1,4 @@
-// PROTOCOL.md §6: --db, then AVSYNC_DB, then sqlite:avsync.db.
+// docs/protocol.md §6: --db, then AVSYNC_DB, then sqlite:avsync.db.
 
 #include "server/command_line.hpp"
 

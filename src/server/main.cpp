@@ -1,4 +1,4 @@
-// avsync-server: the sync server binary (PROTOCOL.md §6).
+// avsync-server: the sync server binary (docs/protocol.md §6).
 
 #include <malloc.h>
 

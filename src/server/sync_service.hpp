@@ -1,5 +1,5 @@
 #pragma once
-// The protocol's batch semantics (PROTOCOL.md §3) and change feed (§4), once, over any
+// The protocol's batch semantics (docs/protocol.md §3) and change feed (§4), once, over any
 // Store. Synchronous and unaware of HTTP: the HTTP layer decides which thread runs it.
 
 #include <span>

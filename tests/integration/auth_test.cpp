@@ -1,4 +1,4 @@
-// PROTOCOL.md §2: every /sync/* request needs exactly one valid bearer token.
+// docs/protocol.md §2: every /sync/* request needs exactly one valid bearer token.
 
 #include "sync_fixture.hpp"
 

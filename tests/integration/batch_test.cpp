@@ -1,4 +1,4 @@
-// PROTOCOL.md §1 and §3: the batch envelope, validation errors, per-operation atomicity
+// docs/protocol.md §1 and §3: the batch envelope, validation errors, per-operation atomicity
 // and the operation log.
 
 #include "sync_fixture.hpp"

@@ -1,4 +1,4 @@
-// PROTOCOL.md §4: the compacted, exact change feed.
+// docs/protocol.md §4: the compacted, exact change feed.
 
 #include <atomic>
 #include <set>

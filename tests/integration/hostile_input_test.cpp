@@ -1,4 +1,4 @@
-// PROTOCOL.md §1: bad input never crashes or wedges the server and never changes data.
+// docs/protocol.md §1: bad input never crashes or wedges the server and never changes data.
 
 #include <thread>
 

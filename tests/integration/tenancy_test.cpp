@@ -1,4 +1,4 @@
-// PROTOCOL.md §2: the tenant comes only from the token; another tenant's rows are
+// docs/protocol.md §2: the tenant comes only from the token; another tenant's rows are
 // invisible, and every answer is what it would be if they did not exist.
 
 #include "sync_fixture.hpp"

@@ -1,4 +1,4 @@
-// Randomized attempts by tenant B on tenant A's data (PROTOCOL.md §2). Whatever B sends,
+// Randomized attempts by tenant B on tenant A's data (docs/protocol.md §2). Whatever B sends,
 // A's data stays exactly as it was, and every answer B gets about one of A's ids is the
 // answer it gets about an id that exists nowhere: B cannot even learn that A's ids exist.
 // The seed is printed; AVSYNC_TEST_SEED=N replays a run.
