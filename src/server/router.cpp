@@ -69,12 +69,6 @@ HttpResponse answer_failure(const HttpRequest& request) {
 
 }  // namespace
 
-HttpResponse Router::handle(const HttpRequest& request) const {
-  Admission admission = admit(request);
-  if (admission.refusal) return std::move(*admission.refusal);
-  return serve(request, admission);
-}
-
 Admission Router::admit(const HttpRequest& request) const {
   try {
     return admit_unguarded(request);

@@ -64,8 +64,6 @@ class Router {
   // inside becomes 503 UNAVAILABLE (store unreachable) or 500 INTERNAL, logged with a
   // request id, revealing nothing to the client.
   HttpResponse serve(const HttpRequest& request, const Admission& admission) const;
-  // Both steps at once, for callers holding a whole request.
-  HttpResponse handle(const HttpRequest& request) const;
 
  private:
   Admission admit_unguarded(const HttpRequest& request) const;

@@ -60,6 +60,16 @@ struct Waiter {
   bool granted = false;
 };
 
+// Runs `f(object)` on the object's strand, if the object still exists. The posted lambda
+// holds the last reference it may hold, so the object is destroyed on its own strand.
+template <typename T, typename F>
+void post_if_alive(const std::weak_ptr<T>& weak, F f) {
+  auto object = weak.lock();
+  if (!object) return;
+  Strand strand = object->strand;
+  asio::post(strand, [object = std::move(object), f = std::move(f)] { f(*object); });
+}
+
 struct ServerState {
   ServerState(const HttpServerOptions& o, const Router& r)
       : options(o), router(r), table(o.connections), gate(o.tenant) {}
@@ -68,6 +78,9 @@ struct ServerState {
   const Router& router;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> pending_jobs{0};  // submitted to the workers, not finished
+
+  // Every worker is busy and max_queued requests wait for one already.
+  bool workers_full() const { return pending_jobs >= options.workers + options.max_queued; }
 
   std::mutex mutex;  // guards everything below
   ConnectionTable table;
@@ -81,15 +94,10 @@ struct ServerState {
   void close_locked(ConnectionTable::Id id) {
     auto it = live.find(id);
     if (it == live.end()) return;
-    // The lambda holds the last reference it may hold, so the connection is destroyed on
-    // its own strand.
-    if (auto c = it->second.lock()) {
-      Strand strand = c->strand;
-      asio::post(strand, [c = std::move(c)] {
-        beast::error_code ignored;
-        c->stream.socket().close(ignored);
-      });
-    }
+    post_if_alive(it->second, [](Connection& c) {
+      beast::error_code ignored;
+      c.stream.socket().close(ignored);
+    });
   }
 
   void set_state(const Connection& c, ConnectionTable::State s) {
@@ -100,9 +108,7 @@ struct ServerState {
   // Closes every connection that has no request in progress (shutdown).
   void close_unbusy_connections() {
     std::lock_guard lock(mutex);
-    std::vector<ConnectionTable::Id> ids;
-    for (const auto& [id, weak] : live) ids.push_back(id);
-    for (auto id : ids)
+    for (const auto& [id, weak] : live)
       if (!table.is_busy(id)) close_locked(id);
   }
 
@@ -110,13 +116,10 @@ struct ServerState {
   void grant_locked(TenantGate::Ticket ticket) {
     auto it = waiters.find(ticket);
     if (it == waiters.end()) return;
-    if (auto w = it->second.lock()) {
-      Strand strand = w->strand;
-      asio::post(strand, [w = std::move(w)] {
-        w->granted = true;
-        w->timer.cancel();
-      });
-    }
+    post_if_alive(it->second, [](Waiter& w) {
+      w.granted = true;
+      w.timer.cancel();
+    });
     waiters.erase(it);
   }
 };
@@ -298,21 +301,19 @@ std::optional<HttpResponse> check_transfer_encoding(const http::request_parser<h
   if (codings.size() == 1 && codings[0] == "chunked") return std::nullopt;
   static constexpr std::string_view kKnown[] = {"chunked", "compress", "deflate", "gzip",
                                                 "identity", "x-compress", "x-gzip"};
-  for (const auto& coding : codings) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), coding) == std::end(kKnown)) {
-      HttpResponse r;
-      r.status = 501;
-      r.body = R"({"error":{"code":"NOT_IMPLEMENTED","message":"unknown transfer coding; only chunked is accepted"}})";
-      return r;
-    }
-  }
-  if (!codings.empty() && codings.back() == "chunked" &&
-      std::count(codings.begin(), codings.end(), "chunked") == 1) {
+  // 501 NOT_IMPLEMENTED is ours alone (no ErrorCode): our clients never send a coding.
+  auto not_implemented = [](std::string_view message) {
     HttpResponse r;
     r.status = 501;
-    r.body = R"({"error":{"code":"NOT_IMPLEMENTED","message":"only the chunked transfer coding is accepted"}})";
+    r.body = R"({"error":{"code":"NOT_IMPLEMENTED","message":")" + std::string(message) + R"("}})";
     return r;
-  }
+  };
+  for (const auto& coding : codings)
+    if (std::find(std::begin(kKnown), std::end(kKnown), coding) == std::end(kKnown))
+      return not_implemented("unknown transfer coding; only chunked is accepted");
+  if (!codings.empty() && codings.back() == "chunked" &&
+      std::count(codings.begin(), codings.end(), "chunked") == 1)
+    return not_implemented("only the chunked transfer coding is accepted");
   return error_response(ErrorCode::bad_request, "Transfer-Encoding must be chunked, once, and last");
 }
 
@@ -376,7 +377,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       break;
     }
     if (header.count(http::field::authorization) > 1) {
-      co_await reject(stream, ErrorCode::bad_request, "a request carries one Authorization header");
+      co_await reject(stream, ErrorCode::bad_request, "a request may carry one Authorization header only");
       break;
     }
     if (auto length = parser.content_length(); length && *length > options.body_limit) {
@@ -391,7 +392,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     // The head decides first: only /sync/* reads the store (the token), on a worker.
     Admission admission;
     if (request.target.starts_with("/sync/")) {
-      if (state.pending_jobs >= options.workers + options.max_queued) {
+      if (state.workers_full()) {
         co_await answer_and_close(stream, busy_response("the server is busy; retry later"));
         break;
       }
@@ -456,7 +457,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
         response = error_response(ErrorCode::rate_limited,
                                   "too many requests of this business at once; retry in 1 s");
         response->headers.emplace_back("Retry-After", "1");
-      } else if (state.pending_jobs >= options.workers + options.max_queued) {
+      } else if (state.workers_full()) {
         response = busy_response("the server is busy; retry later");
       } else {
         ++state.pending_jobs;
