@@ -27,19 +27,8 @@ class DataErrorsTest : public SyncServerTest {
     body += "]}";
     auto res = http->post_batch(token_a, body);
     EXPECT_EQ(res.status, 200) << res.body.substr(0, 2000);
-    std::vector<OpResult> out;
-    if (res.status != 200) return out;
-    const boost::json::value answer = parse_json_body(res.body);
-    for (const auto& r : answer.at("results").as_array()) {
-      OpResult result;
-      result.operation_id = r.at("operationId").as_string().c_str();
-      result.success = r.at("success").as_bool();
-      if (!result.success) {
-        result.error = r.at("error").as_string().c_str();
-        result.message = r.at("message").as_string().c_str();
-      }
-      out.push_back(result);
-    }
+    if (res.status != 200) return {};
+    auto out = parse_batch_results(res.body);
     EXPECT_EQ(out.size(), operations.size());
     return out;
   }

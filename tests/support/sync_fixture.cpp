@@ -74,9 +74,15 @@ std::vector<OpResult> SyncServerTest::push_as(const std::string& token,
                                               const std::vector<boost::json::object>& operations) {
   auto res = http->post_batch(token, batch_body(operations));
   EXPECT_EQ(res.status, 200) << res.body;
-  std::vector<OpResult> out;
   if (res.status != 200) return std::vector<OpResult>(operations.size());
-  auto v = parse_json_body(res.body);
+  auto out = parse_batch_results(res.body);
+  EXPECT_EQ(out.size(), operations.size());
+  return out;
+}
+
+std::vector<OpResult> parse_batch_results(const std::string& body) {
+  std::vector<OpResult> out;
+  auto v = parse_json_body(body);
   for (const auto& r : v.at("results").as_array()) {
     const auto& o = r.as_object();
     OpResult result;
@@ -89,7 +95,6 @@ std::vector<OpResult> SyncServerTest::push_as(const std::string& token,
     }
     out.push_back(result);
   }
-  EXPECT_EQ(out.size(), operations.size());
   return out;
 }
 

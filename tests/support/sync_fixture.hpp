@@ -100,5 +100,7 @@ class SyncServerTest : public ::testing::Test {
 };
 
 boost::json::value parse_json_body(const std::string& body);
+// The results of a 200 answer to POST /sync/batch, in order.
+std::vector<OpResult> parse_batch_results(const std::string& body);
 
 }  // namespace avsync::testing
