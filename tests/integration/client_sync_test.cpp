@@ -211,7 +211,7 @@ TEST_F(ClientSyncTest, TheEngineReportsOfflineBacksOffWithinTheCapAndDrainsWhenT
   SyncStatus done = a->status();
   EXPECT_EQ(done.state, SyncState::idle);
   EXPECT_EQ(done.operations_pushed, 5u);
-  EXPECT_FALSE(done.last_error);
+  EXPECT_FALSE(done.last_error) << (done.last_error ? done.last_error->message : "") << "\n" << server->log();
   EXPECT_EQ(replica_of(*a), server_state(token_a));
 }
 
