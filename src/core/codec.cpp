@@ -214,7 +214,8 @@ std::optional<std::string> percent_decode(std::string_view in) {
   return out;
 }
 
-// The first value of `name` in a query string, decoded; nullopt when absent.
+}  // namespace
+
 Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     std::size_t amp = query.find('&');
@@ -228,8 +229,6 @@ Result<std::optional<std::string>> query_param(std::string_view query, std::stri
   }
   return std::optional<std::string>();
 }
-
-}  // namespace
 
 Result<ChangesRequest> decode_changes_query(std::string_view query) {
   ChangesRequest request;

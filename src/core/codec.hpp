@@ -54,6 +54,10 @@ struct ChangesRequest {
 // not an integer), a since that is neither a cursor nor a timestamp, or bad %-encoding.
 Result<ChangesRequest> decode_changes_query(std::string_view query);
 
+// The first value of `name` in a query string (without '?'), %-decoded ('+' stays '+');
+// nullopt when absent; bad_request for a bad %-escape.
+Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name);
+
 // {"error": {"code": "...", "message": "..."}}
 std::string encode_error(ErrorCode code, std::string_view message);
 

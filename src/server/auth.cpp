@@ -3,10 +3,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "core/ids.hpp"
+#include "server/jwt.hpp"
 
 namespace avsync::server {
 namespace {
@@ -67,6 +71,24 @@ std::string hash_token(std::string_view token) {
 
 std::string generate_uuid() { return format_uuid_v4(random_bytes<16>()); }
 
+bool is_business_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+IssuedToken issue_token(store::Store& store, const Clock& clock, std::string_view business_id,
+                        std::string_view user_id, std::int64_t ttl_hours) {
+  IssuedToken issued;
+  issued.token = generate_token();
+  const UnixMillis now = clock.now();
+  issued.expires_at = now + ttl_hours * 3600 * 1000;
+  std::string hash = hash_token(issued.token);
+  issued.id = hash.substr(0, store::kTokenIdLength);
+  store.create_token({std::move(hash), std::string(business_id), std::string(user_id), issued.expires_at, false},
+                     format_timestamp(now));
+  return issued;
+}
+
 Result<std::string_view> bearer_token(std::string_view header) {
   if (header.empty()) return unauthenticated("missing Authorization header");
   constexpr std::string_view kScheme = "bearer ";
@@ -75,11 +97,46 @@ Result<std::string_view> bearer_token(std::string_view header) {
     scheme_ok = std::tolower(static_cast<unsigned char>(header[i])) == kScheme[i];
   if (!scheme_ok) return unauthenticated("Authorization must be 'Bearer <token>'");
   std::string_view token = header.substr(kScheme.size());
-  if (token.empty() || token.size() > 512)
-    return unauthenticated("Authorization must be 'Bearer <token>'");
+  if (token.size() > kMaxTokenLength) return unauthenticated("the token is over 8 KiB");
+  if (token.empty()) return unauthenticated("Authorization must be 'Bearer <token>'");
   for (char c : token)
     if (!is_token_char(c)) return unauthenticated("Authorization must be 'Bearer <token>'");
   return token;
+}
+
+struct Authenticator::KnownBusinesses {
+  static constexpr std::size_t kCapacity = 100'000;  // then forgotten at once, and relearned
+  std::mutex mutex;
+  std::unordered_set<std::string> ids;
+
+  bool contains(const std::string& id) {
+    std::lock_guard lock(mutex);
+    return ids.count(id) > 0;
+  }
+  void insert(std::string id) {
+    std::lock_guard lock(mutex);
+    if (ids.size() >= kCapacity) ids.clear();
+    ids.insert(std::move(id));
+  }
+};
+
+Authenticator::Authenticator(store::Store& store, const Clock& clock, const JwtVerifier* jwt)
+    : store_(store), clock_(clock), jwt_(jwt), known_(std::make_unique<KnownBusinesses>()) {}
+
+Authenticator::~Authenticator() = default;
+
+Authenticator::Identity Authenticator::identify_jwt(std::string_view token) const {
+  using Status = Identity::Status;
+  if (!jwt_)
+    return {Status::invalid, {},
+            "JWTs are not accepted here: the server has no --jwks-file, --jwks-url or --jwt-secret-file"};
+  auto claims = jwt_->verify(token);
+  if (!claims) return {Status::invalid, {}, claims.error().message};
+  if (!known_->contains(claims->business_id)) {
+    store_.ensure_business(claims->business_id, claims->business_id, format_timestamp(clock_.now()));
+    known_->insert(claims->business_id);
+  }
+  return {Status::valid, RequestContext{std::move(claims->business_id), std::move(claims->user_id)}, {}};
 }
 
 Authenticator::Identity Authenticator::identify(std::string_view token_hash) const {
@@ -88,7 +145,7 @@ Authenticator::Identity Authenticator::identify(std::string_view token_hash) con
   if (!record) return {Status::unknown, {}};
   if (record->revoked) return {Status::revoked, {}};
   if (record->expires_at <= clock_.now()) return {Status::expired, {}};
-  return {Status::valid, RequestContext{record->business_id, record->user_id}};
+  return {Status::valid, RequestContext{record->business_id, record->user_id}, {}};
 }
 
 }  // namespace avsync::server

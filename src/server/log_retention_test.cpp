@@ -55,8 +55,11 @@ class RecordingStore final : public store::Store {
   std::unique_ptr<store::BatchTransaction> begin_batch(std::string_view) override { return nullptr; }
   ChangePage read_changes(std::string_view, const store::ChangeQuery&) override { return {}; }
   void create_business(std::string_view, std::string_view, std::string_view) override {}
+  bool ensure_business(std::string_view, std::string_view, std::string_view) override { return false; }
   bool business_exists(std::string_view) override { return false; }
   void create_token(const store::TokenRecord&, std::string_view) override {}
+  bool revoke_token_by_id(std::string_view, std::string_view) override { return false; }
+  std::vector<store::TokenInfo> list_tokens(std::string_view) override { return {}; }
   std::optional<store::TokenRecord> find_token(std::string_view) override { return std::nullopt; }
   bool revoke_token(std::string_view, std::string_view) override { return false; }
 

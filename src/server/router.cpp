@@ -6,6 +6,9 @@
 #include <iostream>
 
 #include "core/cursor.hpp"
+#include "server/admin_api.hpp"
+#include "server/cors.hpp"
+#include "server/jwt.hpp"
 #include "server/rate_limiter.hpp"
 
 namespace avsync::server {
@@ -85,41 +88,112 @@ HttpResponse Router::serve(const HttpRequest& request, const Admission& admissio
       case Admission::Route::batch: return post_batch(request, admission);
       case Admission::Route::changes: return get_changes(request, admission);
       case Admission::Route::health: return get_health();
+      default: return serve_admin(request, admission);
     }
-    return error_response(ErrorCode::internal, "unrouted request");
   } catch (...) {
     return answer_failure(request);
   }
 }
 
+namespace {
+
+struct Route {
+  std::string_view method;
+  std::string_view path;  // a trailing "{name}" matches one non-empty segment
+  Admission::Route route;
+};
+constexpr Route kRoutes[] = {
+    {"POST", "/sync/batch", Admission::Route::batch},
+    {"GET", "/sync/changes", Admission::Route::changes},
+    {"GET", "/healthz", Admission::Route::health},
+    {"POST", "/admin/businesses", Admission::Route::admin_create_business},
+    {"POST", "/admin/tokens", Admission::Route::admin_create_token},
+    {"GET", "/admin/tokens", Admission::Route::admin_list_tokens},
+    {"DELETE", "/admin/tokens/{id}", Admission::Route::admin_revoke_token},
+};
+
+bool path_matches(std::string_view pattern, std::string_view path) {
+  std::size_t brace = pattern.find('{');
+  if (brace == std::string_view::npos) return pattern == path;
+  std::string_view prefix = pattern.substr(0, brace);
+  if (!path.starts_with(prefix) || path.size() == prefix.size()) return false;
+  return path.substr(prefix.size()).find('/') == std::string_view::npos;
+}
+
+bool is_admin(Admission::Route route) {
+  return route != Admission::Route::batch && route != Admission::Route::changes &&
+         route != Admission::Route::health;
+}
+
+std::string_view path_of(const HttpRequest& request) {
+  return std::string_view(request.target).substr(0, request.target.find('?'));
+}
+
+}  // namespace
+
+std::vector<RouteSpec> served_routes() {
+  std::vector<RouteSpec> out;
+  for (const Route& r : kRoutes) {
+    out.push_back({r.method, r.path});
+    if (r.path.starts_with("/sync/")) out.push_back({"OPTIONS", r.path});
+  }
+  return out;
+}
+
+void Router::decorate(const HttpRequest& request, HttpResponse& response) const {
+  if (options_.cors && path_of(request).starts_with("/sync/")) options_.cors->decorate(request.origin, response);
+}
+
 Admission Router::admit_unguarded(const HttpRequest& request) const {
-  std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
-  struct Route {
-    std::string_view path;
-    std::string_view method;
-    Admission::Route route;
-  };
-  static constexpr Route kRoutes[] = {{"/sync/batch", "POST", Admission::Route::batch},
-                                      {"/sync/changes", "GET", Admission::Route::changes},
-                                      {"/healthz", "GET", Admission::Route::health}};
+  const std::string_view path = path_of(request);
   Admission out;
   const Route* route = nullptr;
-  for (const Route& r : kRoutes)
-    if (r.path == path) route = &r;
+  std::string allowed;  // the methods of the path, for 405's Allow
+  for (const Route& r : kRoutes) {
+    if (!path_matches(r.path, path)) continue;
+    if (is_admin(r.route) && !options_.admin) continue;  // no credential: no admin API at all
+    allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
+    if (r.method == request.method) route = &r;
+  }
   // The request line is never echoed: a refusal names only our own routes.
-  if (!route) {
+  if (allowed.empty()) {
     out.refusal = error_response(ErrorCode::route_not_found, "no such route");
     return out;
   }
-  if (route->method != request.method) {
-    out.refusal = error_response(ErrorCode::method_not_allowed,
-                                 std::string(route->path) + " accepts " + std::string(route->method));
-    out.refusal->headers.emplace_back("Allow", std::string(route->method));
+  if (!route && request.method == "OPTIONS" && options_.cors && path.starts_with("/sync/")) {
+    out.refusal = options_.cors->preflight(request.origin, request.requested_method, allowed);
+    return out;
+  }
+  if (!route) {
+    out.refusal = error_response(ErrorCode::method_not_allowed, std::string(path) + " accepts " + allowed);
+    out.refusal->headers.emplace_back("Allow", allowed);
     return out;
   }
   out.route = route->route;
   if (out.route == Admission::Route::health) return out;
+  if (is_admin(out.route)) {
+    if (!options_.admin->authorized(request.authorization)) {
+      auto wait = options_.throttle ? options_.throttle->malformed(request.client_address,
+                                                                   std::chrono::steady_clock::now())
+                                    : std::nullopt;
+      out.refusal = wait ? too_many("too many failed authentications from this address", *wait)
+                         : error_response(ErrorCode::unauthenticated,
+                                          "the admin API takes the admin credential only");
+      return out;
+    }
+  } else {
+    authenticate(request, out);
+    if (out.refusal) return out;
+  }
+  if (request.method == "POST" && !is_json_media_type(request.content_type)) {
+    out.refusal = error_response(ErrorCode::unsupported_media_type, "Content-Type must be application/json");
+    if (out.caller) out.refusal->business_id = out.caller->business_id;
+    out.caller.reset();
+  }
+  return out;
+}
 
+void Router::authenticate(const HttpRequest& request, Admission& out) const {
   Throttle* throttle = options_.throttle;
   const auto now = std::chrono::steady_clock::now();
   auto token = bearer_token(request.authorization);
@@ -128,7 +202,7 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
       out.refusal = too_many("too many failed authentications from this address", *wait);
     else
       out.refusal = error_response(token.error().code, token.error().message);
-    return out;
+    return;
   }
   out.token_hash = hash_token(*token);
   if (throttle) {
@@ -137,36 +211,46 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
       case Throttle::Verdict::go_on: break;
       case Throttle::Verdict::too_many_requests:
         out.refusal = too_many("too many requests for this token", decision.retry_after);
-        return out;
+        return;
       case Throttle::Verdict::too_many_failures:
         out.refusal = too_many("too many failed authentications from this address", decision.retry_after);
-        return out;
+        return;
       case Throttle::Verdict::unknown_token:
         out.refusal = error_response(ErrorCode::unauthenticated, "unknown token");
-        return out;
+        return;
     }
   }
   using Status = Authenticator::Identity::Status;
-  auto identity = auth_.identify(out.token_hash);
+  auto identity = looks_like_jwt(*token) ? auth_.identify_jwt(*token) : auth_.identify(out.token_hash);
   if (throttle) {
+    // A refused JWT is not remembered as unknown: its 401 keeps saying why.
     auto outcome = identity.status == Status::valid     ? Throttle::Outcome::known
                    : identity.status == Status::unknown ? Throttle::Outcome::unknown
                                                         : Throttle::Outcome::refused;
     throttle->after_lookup(out.token_hash, request.client_address, outcome, now);
   }
   switch (identity.status) {
-    case Status::valid: break;
-    case Status::unknown: out.refusal = error_response(ErrorCode::unauthenticated, "unknown token"); return out;
-    case Status::revoked: out.refusal = error_response(ErrorCode::unauthenticated, "token revoked"); return out;
-    case Status::expired: out.refusal = error_response(ErrorCode::unauthenticated, "token expired"); return out;
+    case Status::valid: out.caller = std::move(identity.context); return;
+    case Status::unknown: out.refusal = error_response(ErrorCode::unauthenticated, "unknown token"); return;
+    case Status::revoked: out.refusal = error_response(ErrorCode::unauthenticated, "token revoked"); return;
+    case Status::expired: out.refusal = error_response(ErrorCode::unauthenticated, "token expired"); return;
+    case Status::invalid: out.refusal = error_response(ErrorCode::unauthenticated, identity.reason); return;
   }
-  if (out.route == Admission::Route::batch && !is_json_media_type(request.content_type)) {
-    out.refusal = error_response(ErrorCode::unsupported_media_type, "Content-Type must be application/json");
-    out.refusal->business_id = identity.context.business_id;
-    return out;
+}
+
+HttpResponse Router::serve_admin(const HttpRequest& request, const Admission& admission) const {
+  const AdminApi& admin = *options_.admin;
+  const std::string_view path = path_of(request);
+  switch (admission.route) {
+    case Admission::Route::admin_create_business: return admin.create_business(request.body);
+    case Admission::Route::admin_create_token: return admin.create_token(request.body);
+    case Admission::Route::admin_list_tokens:
+      return admin.list_tokens(path.size() < request.target.size()
+                                   ? std::string_view(request.target).substr(path.size() + 1)
+                                   : std::string_view());
+    case Admission::Route::admin_revoke_token: return admin.revoke_token(path.substr(path.rfind('/') + 1));
+    default: return error_response(ErrorCode::internal, "unrouted request");
   }
-  out.caller = std::move(identity.context);
-  return out;
 }
 
 HttpResponse Router::post_batch(const HttpRequest& request, const Admission& admission) const {

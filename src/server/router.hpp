@@ -22,11 +22,13 @@ struct HttpRequest {
   std::string authorization;
   std::string client_address;  // the peer's IP address, for per-address limits
   std::string body;
+  std::string origin;            // the Origin header (browsers), for CORS
+  std::string requested_method;  // a preflight's Access-Control-Request-Method
 };
 
 struct HttpResponse {
   int status = 200;
-  std::string body;  // always JSON
+  std::string body;  // JSON, or empty (204)
   std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type
   // For the request log line.
   std::string business_id;
@@ -34,20 +36,36 @@ struct HttpResponse {
 };
 
 class Throttle;
+class AdminApi;
+class CorsPolicy;
 
 struct RouterOptions {
   BatchLimits batch;
-  Throttle* throttle = nullptr;  // not owned; nullptr: no rate limits
+  Throttle* throttle = nullptr;       // not owned; nullptr: no rate limits
+  const AdminApi* admin = nullptr;    // not owned; nullptr: no /admin/* routes (404)
+  const CorsPolicy* cors = nullptr;   // not owned; nullptr: no CORS, OPTIONS is 405
 };
 
 // What a request may do, decided from its head before its body is read.
 struct Admission {
-  enum class Route { batch, changes, health };
+  enum class Route {
+    batch, changes, health,
+    admin_create_business, admin_create_token, admin_list_tokens, admin_revoke_token,
+  };
   std::optional<HttpResponse> refusal;   // answer this without reading the body
   Route route = Route::health;
   std::optional<RequestContext> caller;  // /sync/* routes: who is calling
   std::string token_hash;                // /sync/* routes: the rate-limit key
 };
+
+// A route the router serves: its method and path, a {name} segment standing for any
+// value (docs/openapi.yaml lists the same set; a test compares them).
+struct RouteSpec {
+  std::string_view method;
+  std::string_view path;
+};
+// Every route, with the OPTIONS preflights of /sync/* that --cors-origin adds.
+std::vector<RouteSpec> served_routes();
 
 class Router {
  public:
@@ -64,9 +82,15 @@ class Router {
   // inside becomes 503 UNAVAILABLE (store unreachable) or 500 INTERNAL, logged with a
   // request id, revealing nothing to the client.
   HttpResponse serve(const HttpRequest& request, const Admission& admission) const;
+  // Adds the CORS headers an answer to `request` needs (any answer, the HTTP layer's own
+  // 503s and 429s included). Cheap; never throws.
+  void decorate(const HttpRequest& request, HttpResponse& response) const;
 
  private:
   Admission admit_unguarded(const HttpRequest& request) const;
+  // The caller of a /sync/* request, or a refusal (401, 429).
+  void authenticate(const HttpRequest& request, Admission& out) const;
+  HttpResponse serve_admin(const HttpRequest& request, const Admission& admission) const;
   HttpResponse post_batch(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_changes(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_health() const;

@@ -114,8 +114,13 @@ class RefusingStore final : public store::Store {
   bool ping() override { return inner_.ping(); }
   ChangePage read_changes(std::string_view b, const store::ChangeQuery& q) override { return inner_.read_changes(b, q); }
   void create_business(std::string_view i, std::string_view n, std::string_view t) override { inner_.create_business(i, n, t); }
+  bool ensure_business(std::string_view i, std::string_view n, std::string_view t) override {
+    return inner_.ensure_business(i, n, t);
+  }
   bool business_exists(std::string_view i) override { return inner_.business_exists(i); }
   void create_token(const store::TokenRecord& t, std::string_view n) override { inner_.create_token(t, n); }
+  bool revoke_token_by_id(std::string_view i, std::string_view n) override { return inner_.revoke_token_by_id(i, n); }
+  std::vector<store::TokenInfo> list_tokens(std::string_view b) override { return inner_.list_tokens(b); }
   std::optional<store::TokenRecord> find_token(std::string_view h) override { return inner_.find_token(h); }
   bool revoke_token(std::string_view h, std::string_view n) override { return inner_.revoke_token(h, n); }
   std::size_t prune_operations(std::string_view before) override { return inner_.prune_operations(before); }

@@ -134,6 +134,19 @@ struct TokenRecord {
   bool revoked = false;
 };
 
+// The length of a token's public id: that many leading hex digits of its hash.
+inline constexpr std::size_t kTokenIdLength = 24;
+
+// What the admin API shows of a token: never the token, nor its whole hash.
+struct TokenInfo {
+  std::string id;  // the first kTokenIdLength hex digits of the token's hash
+  std::string business_id;
+  std::string user_id;
+  UnixMillis expires_at;
+  std::string created_at;                 // canonical timestamp
+  std::optional<std::string> revoked_at;  // canonical timestamp, when revoked
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -155,12 +168,22 @@ class Store {
   // says what that version is.
   virtual ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) = 0;
 
+  // Business ids are 1 to 128 printable ASCII characters (the caller checks).
   virtual void create_business(std::string_view id, std::string_view name, std::string_view now) = 0;
+  // Creates the business unless it exists; true when this call created it. Safe when
+  // several requests (or servers) race to create the same id.
+  virtual bool ensure_business(std::string_view id, std::string_view name, std::string_view now) = 0;
   virtual bool business_exists(std::string_view id) = 0;
+  // Stores the token; its public id is the first kTokenIdLength digits of token_hash.
   virtual void create_token(const TokenRecord& token, std::string_view now) = 0;
   virtual std::optional<TokenRecord> find_token(std::string_view token_hash) = 0;
   // False when no such token exists.
   virtual bool revoke_token(std::string_view token_hash, std::string_view now) = 0;
+  // Revokes by public id (TokenInfo::id); false when no such token exists. Revoking twice
+  // keeps the first revocation time.
+  virtual bool revoke_token_by_id(std::string_view id, std::string_view now) = 0;
+  // The business's tokens, revoked and expired ones included, oldest first.
+  virtual std::vector<TokenInfo> list_tokens(std::string_view business_id) = 0;
 
   // Deletes every operation log row, of every tenant, applied or failed, whose
   // processed_at is before `processed_before` (a canonical timestamp, format_timestamp).

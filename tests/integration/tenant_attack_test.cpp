@@ -12,18 +12,22 @@
 namespace avsync::testing {
 namespace {
 
-class TenantAttackTest : public SyncServerTest {
- protected:
+// One operation by B about `id`, as (success, error code, message with the id masked).
+std::string outcome(const OpResult& r, const std::string& id) {
+  std::string message = r.message;
+  for (std::size_t at; (at = message.find(id)) != std::string::npos;) message.replace(at, id.size(), "<id>");
+  return std::string(r.success ? "ok" : "failed") + "|" + r.error + "|" + message;
+}
 
-  // One operation by B about `id`, as (success, error code, message with the id masked).
-  std::string outcome(const OpResult& r, const std::string& id) {
-    std::string message = r.message;
-    for (std::size_t at; (at = message.find(id)) != std::string::npos;) message.replace(at, id.size(), "<id>");
-    return std::string(r.success ? "ok" : "failed") + "|" + r.error + "|" + message;
-  }
-};
+class TenantAttackTest : public SyncServerTest {};
 
-TEST_F(TenantAttackTest, RandomAttemptsFromAnotherTenantNeitherChangeNorRevealAnything) {
+TEST_F(TenantAttackTest, RandomAttemptsFromAnotherTenantNeitherChangeNorRevealAnything) { run_tenant_attack(); }
+
+}  // namespace
+
+// Tenants A and B are whatever the fixture (or a test before calling this) made them:
+// opaque tokens here, JWT-signed tenants in jwt_auth_test.cpp.
+void SyncServerTest::run_tenant_attack() {
   const char* env_seed = std::getenv("AVSYNC_TEST_SEED");
   const std::uint64_t seed = env_seed ? std::strtoull(env_seed, nullptr, 10) : std::random_device{}();
   std::printf("tenant attack seed: %llu (AVSYNC_TEST_SEED=%llu replays it)\n",
@@ -158,5 +162,4 @@ TEST_F(TenantAttackTest, RandomAttemptsFromAnotherTenantNeitherChangeNorRevealAn
   for (const auto& [key, row] : a_before) EXPECT_EQ(a_after.at(key).data, row.data) << key;
 }
 
-}  // namespace
 }  // namespace avsync::testing

@@ -94,6 +94,10 @@ class SyncServerTest : public ::testing::Test {
   std::string insert_customer(const std::string& name = "Ana Ruiz", const std::string& token = "");
   std::string insert_sale(const std::string& customer_id, const std::string& token = "");
 
+  // Randomized attempts by tenant B (token_b) on tenant A's data (token_a): nothing of A
+  // changes and nothing about A's ids leaks (tenant_attack_test.cpp).
+  void run_tenant_attack();
+
   std::unique_ptr<ServerProcess> server;
   std::unique_ptr<HttpClient> http;
   std::string business_a, business_b, token_a, token_b;

@@ -236,7 +236,7 @@ void log_request(const HttpRequest& request, const HttpResponse& response,
 http::response<http::string_body> to_beast(HttpResponse response, unsigned version, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(response.status), version};
   res.set(http::field::server, "avsync");
-  res.set(http::field::content_type, "application/json");
+  if (!response.body.empty()) res.set(http::field::content_type, "application/json");
   for (auto& [name, value] : response.headers) res.set(name, value);
   res.body() = std::move(response.body);
   res.keep_alive(keep_alive);
@@ -389,9 +389,12 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     HttpRequest request{std::string(header.method_string()), std::string(header.target()),
                         std::string(header[http::field::content_type]),
                         std::string(header[http::field::authorization]), connection->address, {}};
-    // The head decides first: only /sync/* reads the store (the token), on a worker.
+    request.origin = std::string(header[http::field::origin]);
+    request.requested_method = std::string(header[http::field::access_control_request_method]);
+    // The head decides first: /sync/* reads the store (the token) or verifies a JWT, and
+    // /admin/* hashes a credential, on a worker.
     Admission admission;
-    if (request.target.starts_with("/sync/")) {
+    if (request.target.starts_with("/sync/") || request.target.starts_with("/admin/")) {
       if (state.workers_full()) {
         co_await answer_and_close(stream, busy_response("the server is busy; retry later"));
         break;
@@ -408,6 +411,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       admission = state.router.admit(request);
     }
     if (admission.refusal) {
+      state.router.decorate(request, *admission.refusal);
       log_request(request, *admission.refusal, start);
       if (!parser.is_done()) {  // a body is on its way: refuse it unread
         co_await answer_and_close(stream, std::move(*admission.refusal));
@@ -452,8 +456,10 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       if (job->finished) response = std::move(job->result);
       if (!response) response = busy_response("the store did not answer in time");
     } else {
-      TenantTurn turn(state, admission.caller->business_id);
-      if (!co_await turn.enter(executor, options.read_timeout)) {
+      // A tenant's requests take their turn; the admin API's (no caller) only a worker.
+      std::optional<TenantTurn> turn;
+      if (admission.caller) turn.emplace(state, admission.caller->business_id);
+      if (turn && !co_await turn->enter(executor, options.read_timeout)) {
         response = error_response(ErrorCode::rate_limited,
                                   "too many requests of this business at once; retry in 1 s");
         response->headers.emplace_back("Retry-After", "1");
@@ -472,6 +478,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
         if (!response) response = error_response(ErrorCode::internal, "the request failed");
       }
     }
+    state.router.decorate(request, *response);
     log_request(request, *response, start);
     bool keep_alive = req.keep_alive() && !state.stopping;
     auto res = to_beast(std::move(*response), req.version(), keep_alive);

@@ -460,17 +460,46 @@ class PgStore final : public Store {
                                               {id, name, now}).affected(); });
   }
 
+  bool ensure_business(std::string_view id, std::string_view name, std::string_view now) override {
+    return guarded([&] {
+      return pool_.take()->query("INSERT INTO businesses (id, name, created_at) VALUES ($1, $2, $3)"
+                                 " ON CONFLICT (id) DO NOTHING", {id, name, now}).affected() > 0;
+    });
+  }
+
   bool business_exists(std::string_view id) override {
-    if (!normalize_uuid(id)) return false;  // not a uuid: cannot name a business
     return guarded([&] { return pool_.take()->query("SELECT 1 FROM businesses WHERE id = $1", {id}).rows() > 0; });
   }
 
   void create_token(const TokenRecord& t, std::string_view now) override {
     std::string expires = std::to_string(t.expires_at);
+    std::string_view id = std::string_view(t.token_hash).substr(0, kTokenIdLength);
     guarded([&] {
       return pool_.take()->query(
-          "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at)"
-          " VALUES ($1, $2, $3, $4, $5)", {t.token_hash, t.business_id, t.user_id, expires, now}).affected();
+          "INSERT INTO auth_tokens (token_hash, id, business_id, user_id, expires_at_ms, created_at)"
+          " VALUES ($1, $2, $3, $4, $5, $6)", {t.token_hash, id, t.business_id, t.user_id, expires, now}).affected();
+    });
+  }
+
+  bool revoke_token_by_id(std::string_view id, std::string_view now) override {
+    return guarded([&] {
+      return pool_.take()->query("UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+                                 {id, now}).affected() > 0;
+    });
+  }
+
+  std::vector<TokenInfo> list_tokens(std::string_view business_id) override {
+    return guarded([&] {
+      auto r = pool_.take()->query(
+          "SELECT id, user_id, expires_at_ms,"
+          " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+          " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+          " FROM auth_tokens WHERE business_id = $1 ORDER BY created_at, id", {business_id});
+      std::vector<TokenInfo> out;
+      for (int row = 0; row < r.rows(); ++row)
+        out.push_back({std::string(r.text(row, 0)), std::string(business_id), std::string(r.text(row, 1)),
+                       r.int64(row, 2), std::string(r.text(row, 3)), r.optional_text(row, 4)});
+      return out;
     });
   }
 

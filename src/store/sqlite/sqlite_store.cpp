@@ -358,6 +358,20 @@ class SqliteStore final : public Store {
     slot.commit();
   }
 
+  bool ensure_business(std::string_view id, std::string_view name, std::string_view now) override {
+    return classified([&] {
+      auto slot = groups_.join();
+      bool created;
+      {
+        auto q = writer_.query("INSERT OR IGNORE INTO businesses (id, name, created_at) VALUES (?1, ?2, ?3)");
+        q.bind(1, id).bind(2, name).bind(3, now);
+        created = q.run() > 0;
+      }
+      slot.commit();
+      return created;
+    });
+  }
+
   bool business_exists(std::string_view id) override {
     auto db = readers_.take();
     auto q = db->query("SELECT 1 FROM businesses WHERE id = ?1");
@@ -369,10 +383,10 @@ class SqliteStore final : public Store {
     auto slot = groups_.join();
     {
       auto q = writer_.query(
-          "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at)"
-          " VALUES (?1, ?2, ?3, ?4, ?5)");
+          "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at, id)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
       q.bind(1, t.token_hash).bind(2, t.business_id).bind(3, t.user_id).bind(4, t.expires_at);
-      q.bind(5, now);
+      q.bind(5, now).bind(6, std::string_view(t.token_hash).substr(0, kTokenIdLength));
       q.run();
     }
     slot.commit();
@@ -400,6 +414,34 @@ class SqliteStore final : public Store {
     }
     slot.commit();
     return found;
+  }
+
+  bool revoke_token_by_id(std::string_view id, std::string_view now) override {
+    return classified([&] {
+      auto slot = groups_.join();
+      bool found;
+      {
+        auto q = writer_.query("UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1");
+        q.bind(1, id).bind(2, now);
+        found = q.run() > 0;
+      }
+      slot.commit();
+      return found;
+    });
+  }
+
+  std::vector<TokenInfo> list_tokens(std::string_view business_id) override {
+    return classified([&] {
+      auto db = readers_.take();
+      auto q = db->query("SELECT id, user_id, expires_at_ms, created_at, revoked_at FROM auth_tokens"
+                         " WHERE business_id = ?1 ORDER BY created_at, id");
+      q.bind(1, business_id);
+      std::vector<TokenInfo> out;
+      while (q.step())
+        out.push_back({std::string(q.text(0)), std::string(business_id), std::string(q.text(1)), q.int64(2),
+                       std::string(q.text(3)), q.optional_text(4)});
+      return out;
+    });
   }
 
   // One chunk per turn of the writer: batches queued behind a chunk run before the next.
