@@ -1,7 +1,10 @@
 // avsync: the command line on the client SDK. Every command opens the data file, does one
 // thing and exits with a code a script can branch on (see kUsage and docs/client.md).
+// `avsync help [COMMAND]` and `--help` on any command print that command's help; an
+// entity's fields, their types and rules come from the schema registry (core/schema.hpp).
 #include <signal.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +17,7 @@
 
 #include "avsync/client.hpp"
 #include "client/json_format.hpp"
+#include "core/schema.hpp"
 
 namespace {
 
@@ -33,9 +37,11 @@ constexpr std::string_view kUsage = R"(usage: avsync [--data FILE] [--json] COMM
   queue                               pending operations, then failed ones
   retry OPERATION_ID                  send a failed operation again
   discard OPERATION_ID                drop a failed operation, restore the server's row
+  help [COMMAND]                      this help, or one command's (also COMMAND --help)
 
-ENTITY: customers, sales, sale-items, payments (abonos), distribuciones.
-FIELD: the entity's fields, with - or _ (--customer-id or --customer_id).
+)";
+// After the ENTITY line, which overview() writes from the registry.
+constexpr std::string_view kUsageEnd = R"(FIELD: the entity's fields, with - or _ (--customer-id or --customer_id).
 The data file is --data FILE, else $AVSYNC_DATA, else ./avsync-client.db.
 
 exit codes: 0 ok, 1 local failure, 2 usage, 3 offline or server unavailable,
@@ -96,6 +102,7 @@ struct Args {
   std::vector<std::pair<std::string, std::string>> options;  // --name value, in order
   std::vector<std::string> cleared;                          // --clear FIELD
   bool json = false;
+  bool help = false;  // --help or -h anywhere
   std::optional<std::string> data;
 
   std::optional<std::string> take(std::string_view name) {
@@ -131,7 +138,7 @@ Args parse_args(int argc, char** argv) {
     if (a == "--json") {
       args.json = true;
     } else if (a == "-h" || a == "--help") {
-      throw UsageError{""};
+      args.help = true;
     } else if (a.starts_with("--")) {
       std::string name(a.substr(2));
       std::string value;
@@ -139,8 +146,16 @@ Args parse_args(int argc, char** argv) {
         value = name.substr(eq + 1);
         name.resize(eq);
       } else {
-        if (i + 1 >= argc) throw UsageError{"--" + name + " needs a value"};
+        if (i + 1 >= argc) {
+          if (args.help) break;  // "add --help --name": the help was asked for; the value does not matter
+          throw UsageError{"--" + name + " needs a value"};
+        }
         value = argv[++i];
+      }
+      // "customers add --name --help": the help was meant, not a name.
+      if (value == "--help" || value == "-h") {
+        args.help = true;
+        continue;
       }
       if (name == "data") {
         args.data = value;
@@ -302,8 +317,216 @@ int run_watch(Client& client, const Args& args) {
   return kOk;
 }
 
+// ---- Help -----------------------------------------------------------------------------
+
+// The entity a command word names ("sale-items", "payments"), from the registry.
+const EntitySpec* entity_named(std::string_view word) { return find_entity(entity_of(word)); }
+
+std::string command_word(std::string_view entity_name) {
+  std::string word(entity_name);
+  for (char& c : word) {
+    if (c == '_') c = '-';
+  }
+  return word;
+}
+
+std::string value_name(const FieldSpec& field) {
+  switch (field.type) {
+    case FieldType::text: return "TEXT";
+    case FieldType::money:
+    case FieldType::quantity: return "DECIMAL";
+    case FieldType::timestamp: return "TIMESTAMP";
+    case FieldType::reference: return "ID";
+    case FieldType::choice: {
+      std::string out;
+      for (std::string_view c : field.choices) out += (out.empty() ? "" : "|") + std::string(c);
+      return out;
+    }
+  }
+  return "VALUE";
+}
+
+// The field's type and rules, as the validator applies them (core/validation.hpp).
+std::string field_rules(const FieldSpec& field) {
+  std::string out;
+  switch (field.type) {
+    case FieldType::text:
+      out = field.min_length > 0 ? "text, " + std::to_string(field.min_length) + " to " +
+                                       std::to_string(field.max_length) + " characters"
+                                 : "text, at most " + std::to_string(field.max_length) + " characters";
+      break;
+    case FieldType::money:
+    case FieldType::quantity: {
+      const DecimalKind kind = field.type == FieldType::money ? kMoney : kQuantity;
+      out = std::string(field.type == FieldType::money ? "money" : "quantity") + ", a decimal of at most " +
+            std::to_string(kind.integer_digits) + " digits before the point and " +
+            std::to_string(kind.fraction_digits) + " after";
+      if (field.bound == Bound::non_negative) out += ", 0 or more";
+      if (field.bound == Bound::positive) out += ", more than 0";
+      break;
+    }
+    case FieldType::timestamp:
+      out = "timestamp, ISO-8601 with an offset (2024-05-01T10:00:00Z)";
+      break;
+    case FieldType::reference:
+      out = "the id of a " + command_word(field.references) + " row";
+      break;
+    case FieldType::choice:
+      out = "one of " + value_name(field);
+      break;
+  }
+  switch (field.default_value) {
+    case DefaultValue::none: break;
+    case DefaultValue::constant: out += "; default " + std::string(field.default_text); break;
+    case DefaultValue::client_timestamp: out += "; default: the time of the change"; break;
+    case DefaultValue::quantity_times_unit_price: out += "; default: quantity × unit_price"; break;
+  }
+  return out;
+}
+
+enum class FieldsFor { add, update };
+
+std::string fields_help(const EntitySpec& entity, FieldsFor use) {
+  std::string out = "fields of " + command_word(entity.name) + " (--a-field and --a_field are the same):\n";
+  for (const FieldSpec& field : entity.fields) {
+    std::string flag = "--" + command_word(field.name) + " " + value_name(field);
+    flag.resize(std::max<std::size_t>(flag.size(), 30), ' ');
+    std::string rules = field_rules(field);
+    if (field.required) rules = (use == FieldsFor::add ? "required; " : "cannot be cleared; ") + rules;
+    out += "  " + flag + "  " + rules + "\n";
+  }
+  return out;
+}
+
+constexpr std::string_view kGlobalFlags = R"(
+global flags (before or after the command):
+  --data FILE    the data file (default: $AVSYNC_DATA, else ./avsync-client.db)
+  --json         print results and errors as JSON on stdout
+)";
+
+struct CommandHelp {
+  std::string_view name;
+  std::string_view text;  // usage line, what it does, its flags
+};
+
+std::string sync_help() {
+  const ClientOptions defaults;
+  return "usage: avsync sync [--batch-size N] [--page-size N]\n\n"
+         "One push of the pending operations, then one pull of the server's changes. Exits 3\n"
+         "when offline or the server is unavailable, 4 when an operation was rejected.\n\n"
+         "  --batch-size N    operations per push request (default: " + std::to_string(defaults.batch_size) + ")\n"
+         "  --page-size N     changes per pull page (default: " + std::to_string(defaults.pull_page_size) + ")\n";
+}
+
+const CommandHelp kCommandHelp[] = {
+    {"init",
+     "usage: avsync init --server URL --token TOKEN\n\n"
+     "Remembers the server and the device's bearer token in the data file.\n\n"
+     "  --server URL      the server's base URL, e.g. https://sync.example.com\n"
+     "  --token TOKEN     a device token (avsync-server admin create-token)\n"},
+    {"status", "usage: avsync status\n\nPrints the sync state, the pending and failed counts and the last sync.\n"},
+    {"watch",
+     "usage: avsync watch\n\nRuns the sync engine and prints each state change, until SIGINT or SIGTERM.\n"},
+    {"queue", "usage: avsync queue\n\nLists the pending operations, then the failed ones with their error.\n"},
+    {"retry", "usage: avsync retry OPERATION_ID\n\nQueues a failed operation to be sent again.\n"},
+    {"discard",
+     "usage: avsync discard OPERATION_ID\n\nDrops a failed operation and restores the server's version of "
+     "its row.\n"},
+};
+
+std::string entity_verb_help(const EntitySpec& entity, std::string_view verb) {
+  const std::string word = command_word(entity.name);
+  if (verb == "add") {
+    return "usage: avsync " + word + " add [--id UUID] --FIELD VALUE ...\n\n"
+           "Adds a row locally, queues it for the next sync and prints its id.\n\n" +
+           fields_help(entity, FieldsFor::add) + "  --id UUID                       the row's id (default: a new one)\n";
+  }
+  if (verb == "update") {
+    return "usage: avsync " + word + " update ID --FIELD VALUE ... [--clear FIELD]\n\n"
+           "Changes the given fields of a row locally and queues the change. --clear FIELD sets an\n"
+           "optional field to null.\n\n" +
+           fields_help(entity, FieldsFor::update);
+  }
+  if (verb == "list") {
+    std::string names;
+    for (const FieldSpec& field : entity.fields) names += (names.empty() ? "" : ", ") + command_word(field.name);
+    return "usage: avsync " + word + " list [--FIELD VALUE ...] [--limit N] [--offset N]\n\n"
+           "Lists the local rows; each --FIELD VALUE keeps the rows whose field equals VALUE.\n\n"
+           "  --limit N         at most N rows\n"
+           "  --offset N        skip the first N rows\n"
+           "fields: " + names + "\n";
+  }
+  if (verb == "show") return "usage: avsync " + word + " show ID\n\nPrints one row and its sync state.\n";
+  if (verb == "delete") {
+    return "usage: avsync " + word + " delete ID\n\nDeletes a row locally and queues the delete.\n";
+  }
+  return "";
+}
+
+std::string entity_help(const EntitySpec& entity) {
+  const std::string word = command_word(entity.name);
+  std::string out = "usage: avsync " + word + " add|update|delete|list|show ...\n\n";
+  for (std::string_view verb : {"add", "update", "delete", "list", "show"}) {
+    const std::string text = entity_verb_help(entity, verb);
+    out += "  " + text.substr(7, text.find('\n') - 7) + "\n";
+  }
+  out += "\n" + fields_help(entity, FieldsFor::add) + "\n`avsync help " + word + " VERB` shows one verb.\n";
+  return out;
+}
+
+// The usage, its entity words taken from the registry (`payments` is find_entity's alias).
+std::string overview() {
+  std::string words;
+  for (const EntitySpec& entity : all_entities()) {
+    words += (words.empty() ? "" : ", ") + command_word(entity.name);
+    if (entity.name == "abonos") words += " (or payments)";
+  }
+  return std::string(kUsage) + "ENTITY: " + words + ".\n" + std::string(kUsageEnd) +
+         "\n`avsync help COMMAND` (or COMMAND --help) shows one command, with an entity's fields.\n";
+}
+
+// Prints the help of the command `words` names (none: the overview) on stdout.
+int print_help(const std::vector<std::string>& words) {
+  if (words.empty()) {
+    std::cout << overview();
+    return kOk;
+  }
+  const std::string& command = words[0];
+  if (command == "help" && words.size() == 1) {
+    std::cout << overview();
+    return kOk;
+  }
+  if (const EntitySpec* entity = entity_named(command)) {
+    if (words.size() == 1) {
+      std::cout << entity_help(*entity) << kGlobalFlags;
+      return kOk;
+    }
+    const std::string text = words.size() == 2 ? entity_verb_help(*entity, words[1]) : "";
+    if (text.empty()) throw UsageError{"no help for '" + command + " " + words[1] + "'; `avsync help " + command + "` lists its verbs"};
+    std::cout << text << kGlobalFlags;
+    return kOk;
+  }
+  if (words.size() == 1) {
+    if (command == "sync") {
+      std::cout << sync_help() << kGlobalFlags;
+      return kOk;
+    }
+    for (const CommandHelp& help : kCommandHelp) {
+      if (help.name == command) {
+        std::cout << help.text << kGlobalFlags;
+        return kOk;
+      }
+    }
+  }
+  throw UsageError{"unknown command '" + command + "'; `avsync help` lists the commands"};
+}
+
 int run(int argc, char** argv) {
   Args args = parse_args(argc, argv);
+  if (args.help) return print_help(args.words);
+  if (!args.words.empty() && args.words[0] == "help") {
+    return print_help(std::vector<std::string>(args.words.begin() + 1, args.words.end()));
+  }
   if (args.words.empty()) throw UsageError{""};
   const std::string command = args.words[0];
 
@@ -324,7 +547,7 @@ int run(int argc, char** argv) {
       {"init", true}, {"sync", true}, {"status", true}, {"watch", true},
       {"queue", true}, {"retry", true}, {"discard", true}};
   if (!kEntityWords.count(command) && !kCommands.count(command)) {
-    throw UsageError{"unknown command '" + command + "'"};
+    throw UsageError{"unknown command '" + command + "'; `avsync help` lists the commands"};
   }
 
   auto opened = Client::open(options);
@@ -416,7 +639,7 @@ int main(int argc, char** argv) {
     return run(argc, argv);
   } catch (const UsageError& e) {
     if (!e.message.empty()) std::cerr << "avsync: " << e.message << "\n\n";
-    std::cerr << kUsage;
+    std::cerr << overview();
     return e.message.empty() && argc > 1 ? kOk : kUsage_;
   } catch (const std::exception& e) {
     std::cerr << "avsync: " << e.what() << "\n";

@@ -1,232 +1,285 @@
 #include "server/command_line.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
-#include <set>
-#include <thread>
+#include <sstream>
+#include <span>
 
 #include "core/clock.hpp"
 #include "server/auth.hpp"
-#include "server/http/http_server.hpp"
-#include "server/log_retention.hpp"
-#include "server/rate_limiter.hpp"
-#include "server/router.hpp"
-#include "server/sync_service.hpp"
+#include "server/serve.hpp"
+#include "server/settings.hpp"
 #include "store/store.hpp"
 
 namespace avsync::server {
 namespace {
 
-constexpr std::string_view kUsage = R"(usage:
-  avsync-server migrate                                   [--db URL]
-  avsync-server serve [--listen HOST:PORT] [--threads N] [--workers N] [--db-pool N]
-                      [--batch-limit N] [--body-limit BYTES]
-                      [--header-timeout SECONDS] [--read-timeout SECONDS]
-                      [--max-connections N] [--max-connections-per-address N]
-                      [--tenant-concurrency N] [--tenant-queue N]
-                      [--rate-limit PER_SECOND] [--rate-burst N]
-                      [--op-rate-limit PER_SECOND] [--op-rate-burst N]
-                      [--auth-failure-limit PER_SECOND] [--auth-failure-burst N]
-                      [--log-retention-days N]                          [--db URL]
-  avsync-server admin create-business --name NAME        [--db URL]
-  avsync-server admin create-token --business ID --user NAME [--ttl-hours N] [--db URL]
-  avsync-server admin revoke-token --token TOKEN         [--db URL]
---db defaults to $AVSYNC_DB, then sqlite:avsync.db. URLs: sqlite:PATH, postgresql://...
-)";
+// Flags that take no value. -h is --help.
+constexpr std::string_view kSwitches[] = {"--print-config", "--markdown"};
 
-// Defaults that are not a field of some options struct already.
-struct ServeDefaults {
-  ThrottleOptions throttle;
-  std::uint64_t log_retention_days = 90;
+// A flag of one admin command (serve's and the database's are the settings table's).
+struct CommandFlag {
+  std::string_view name;  // without its dashes
+  std::string_view value_name;
+  std::string_view help;
+  std::string_view default_text;  // empty: required
 };
 
-int usage(std::string_view problem) {
-  std::cerr << "avsync-server: " << problem << "\n" << kUsage;
+// Which rows of the settings table a command takes.
+enum class SettingsUsed { all, database };
+
+struct Command {
+  std::string_view name;      // its words, space-separated: "admin create-token"
+  std::string_view synopsis;  // after the name, in usage lines
+  std::string_view summary;   // one line
+  std::span<const CommandFlag> flags;
+  SettingsUsed settings;
+  std::span<const std::string_view> switches;
+  // Runs it with its settings resolved (for SettingsUsed::database, only `db`).
+  int (*run)(const CommandLine&, const ResolvedSettings&);
+};
+
+constexpr std::string_view kProgram = "avsync-server";
+
+bool is_database_setting(const SettingSpec& spec) { return spec.name == "config" || spec.name == "db"; }
+
+// ---- Usage errors and help ------------------------------------------------------------
+
+std::string command_usage(const Command& command) {
+  return "usage: " + std::string(kProgram) + " " + std::string(command.name) + " " + std::string(command.synopsis) +
+         "\n       (" + std::string(kProgram) + " help " + std::string(command.name) + " lists every flag)\n";
+}
+
+int usage(std::string_view problem, const Command* command = nullptr) {
+  std::cerr << kProgram << ": " << problem << "\n";
+  if (command) {
+    std::cerr << command_usage(*command);
+  } else {
+    std::cerr << "usage: " << kProgram << " COMMAND [FLAGS]  (" << kProgram << " help lists the commands)\n";
+  }
   return 2;
 }
 
+void print_flag(std::ostream& out, std::string_view flag, std::string_view value_name, std::string_view help,
+                std::string_view details) {
+  out << "  " << flag;
+  if (!value_name.empty()) out << " " << value_name;
+  out << "\n      " << help << "\n";
+  if (!details.empty()) out << "      " << details << "\n";
+}
+
+void print_setting(std::ostream& out, const SettingSpec& spec, const Environment& env) {
+  std::string details = "default: " + describe_default(spec, env.cores);
+  if (spec.kind == ValueKind::integer) details += "; " + describe_values(spec);
+  if (spec.kind == ValueKind::text_list) details += "; repeatable";
+  details += "; env " + spec.environment_variable();
+  if (spec.kind == ValueKind::text_list) details += " (comma-separated)";
+  if (!spec.allowed_in_file) details += "; not a key of the file itself";
+  print_flag(out, spec.flag(), spec.value_name, spec.help, details);
+}
+
+void print_command_help(std::ostream& out, const Command& command, const Environment& env) {
+  out << "usage: " << kProgram << " " << command.name << " " << command.synopsis << "\n\n"
+      << command.summary << "\n\nflags:\n";
+  for (const CommandFlag& flag : command.flags) {
+    const std::string details =
+        flag.default_text.empty() ? "required" : "default: " + std::string(flag.default_text);
+    print_flag(out, "--" + std::string(flag.name), flag.value_name, flag.help, details);
+  }
+  for (const SettingSpec& spec : serve_settings_table())
+    if (command.settings == SettingsUsed::all || is_database_setting(spec)) print_setting(out, spec, env);
+  for (std::string_view name : command.switches) {
+    if (name == "--print-config")
+      print_flag(out, name, "",
+                 "print the resolved settings as a TOML config file, each with where it came from, and exit",
+                 "a database password is shown as ***");
+  }
+  print_flag(out, "--help, -h", "", "print this help and exit", "");
+  out << "\nA setting comes from its flag, else its AVSYNC_ variable (empty counts as unset), else\n"
+         "the --config file, else its default. See docs/configuration.md.\n";
+}
+
+// ---- The commands -----------------------------------------------------------------------
+
+int run_migrate(const CommandLine& cmd, const ResolvedSettings& resolved) {
+  store::open_store(resolved.settings.db)->migrate();
+  std::cerr << "avsync-server: migrations applied\n";
+  return 0;
+}
+
+int run_serve(const CommandLine& cmd, const ResolvedSettings& resolved) {
+  if (cmd.has_switch("--print-config")) {
+    std::cout << to_toml(resolved);
+    return 0;
+  }
+  return serve(resolved.settings);
+}
+
 // A positive integer flag within [min, max]; nullopt when malformed.
-std::optional<std::uint64_t> positive_flag(const CommandLine& cmd, const std::string& name,
-                                           std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
+std::optional<std::uint64_t> integer_flag(const CommandLine& cmd, std::string_view name, std::uint64_t fallback,
+                                          std::uint64_t min, std::uint64_t max) {
   auto text = cmd.flag(name);
   if (!text) return fallback;
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max)
-    return std::nullopt;
+  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) return std::nullopt;
   return value;
 }
 
-// Flags each command accepts, so a typo is a usage error rather than silently ignored.
-bool flags_allowed(const CommandLine& cmd, std::set<std::string> allowed) {
-  allowed.insert("--db");
-  for (const auto& [name, _] : cmd.flags)
-    if (!allowed.count(name)) {
-      usage("unknown flag " + name);
-      return false;
-    }
-  return true;
+int run_create_business(const CommandLine& cmd, const ResolvedSettings& resolved);
+int run_create_token(const CommandLine& cmd, const ResolvedSettings& resolved);
+int run_revoke_token(const CommandLine& cmd, const ResolvedSettings& resolved);
+
+constexpr CommandFlag kCreateBusinessFlags[] = {{"name", "NAME", "the business's display name", ""}};
+const std::string kTtlHelp = "hours until the token expires, 1 to " + std::to_string(kMaxTokenTtlHours);
+const std::string kTtlDefault = std::to_string(kDefaultTokenTtlHours);
+const CommandFlag kCreateTokenFlags[] = {
+    {"business", "ID", "the business (tenant) the token acts for", ""},
+    {"user", "NAME", "the user the token stands for", ""},
+    {"ttl-hours", "N", kTtlHelp, kTtlDefault}};
+constexpr CommandFlag kRevokeTokenFlags[] = {{"token", "TOKEN", "the token to revoke", ""}};
+constexpr std::string_view kServeSwitches[] = {"--print-config"};
+
+const Command kCommands[] = {
+    {"serve", "[--listen HOST:PORT] [--config FILE] [--db URL] [FLAGS]",
+     "Runs the sync server until SIGINT or SIGTERM, migrating the database first.", {}, SettingsUsed::all,
+     kServeSwitches, run_serve},
+    {"migrate", "[--config FILE] [--db URL]", "Applies the database migrations and exits.", {},
+     SettingsUsed::database, {}, run_migrate},
+    {"admin create-business", "--name NAME [--config FILE] [--db URL]",
+     "Creates a business (tenant) and prints its id.", kCreateBusinessFlags, SettingsUsed::database, {},
+     run_create_business},
+    {"admin create-token", "--business ID --user NAME [--ttl-hours N] [--config FILE] [--db URL]",
+     "Issues a device token for a user of a business and prints it (it is shown only once).", kCreateTokenFlags,
+     SettingsUsed::database, {}, run_create_token},
+    {"admin revoke-token", "--token TOKEN [--config FILE] [--db URL]", "Revokes a device token.",
+     kRevokeTokenFlags, SettingsUsed::database, {}, run_revoke_token},
+};
+
+const Command& command_named(std::string_view name) {
+  for (const Command& c : kCommands)
+    if (c.name == name) return c;
+  std::abort();  // only called with names of kCommands
 }
 
-int serve(const CommandLine& cmd) {
-  if (!flags_allowed(cmd, {"--listen", "--threads", "--workers", "--batch-limit", "--body-limit", "--header-timeout",
-                           "--read-timeout", "--db-pool", "--max-connections", "--max-connections-per-address",
-                           "--tenant-concurrency", "--tenant-queue", "--rate-limit", "--rate-burst",
-                           "--op-rate-limit", "--op-rate-burst", "--auth-failure-limit", "--auth-failure-burst",
-                           "--log-retention-days"}))
-    return 2;
-  HttpServerOptions http;
-  std::string listen = cmd.flag("--listen").value_or("127.0.0.1:8080");
-  std::size_t colon = listen.rfind(':');
-  auto port = colon == std::string::npos ? std::nullopt : std::optional<std::string>(listen.substr(colon + 1));
-  std::uint16_t port_number = 0;
-  if (!port || std::from_chars(port->data(), port->data() + port->size(), port_number).ec != std::errc())
-    return usage("--listen must be HOST:PORT");
-  http.host = listen.substr(0, colon);
-  if (http.host.size() > 2 && http.host.front() == '[') http.host = http.host.substr(1, http.host.size() - 2);
-  http.port = port_number;
-
-  const std::uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const ServeDefaults defaults;
-  auto threads = positive_flag(cmd, "--threads", std::max<std::uint64_t>(2, cores), 1, 256);
-  auto workers = positive_flag(cmd, "--workers", std::max<std::uint64_t>(4, 2 * cores), 1, 1000);
-  auto batch_limit = positive_flag(cmd, "--batch-limit", BatchLimits{}.max_operations, 1, 100000);
-  auto body_limit = positive_flag(cmd, "--body-limit", http.body_limit, 1024, 1ull << 30);
-  auto header_timeout = positive_flag(cmd, "--header-timeout", http.header_timeout.count(), 1, 3600);
-  auto read_timeout = positive_flag(cmd, "--read-timeout", http.read_timeout.count(), 1, 3600);
-  auto max_connections = positive_flag(cmd, "--max-connections", http.connections.max_connections, 1, 1'000'000);
-  auto per_address = positive_flag(cmd, "--max-connections-per-address",
-                                   http.connections.max_connections_per_address, 1, 1'000'000);
-  auto tenant_queue = positive_flag(cmd, "--tenant-queue", http.tenant.max_waiting, 1, 100'000);
-  if (!threads || !workers || !batch_limit || !body_limit || !header_timeout || !read_timeout || !max_connections ||
-      !per_address || !tenant_queue)
-    return usage("--threads, --workers, --batch-limit, --body-limit, --header-timeout, --read-timeout, "
-                 "--max-connections, --max-connections-per-address and --tenant-queue take positive integers");
-  // One database connection per worker, and one for /healthz.
-  auto db_pool = positive_flag(cmd, "--db-pool", *workers + 1, 1, 1000);
-  auto tenant_concurrency = positive_flag(cmd, "--tenant-concurrency", std::max<std::uint64_t>(1, *workers / 2), 1,
-                                          100'000);
-  if (!db_pool || !tenant_concurrency) return usage("--db-pool and --tenant-concurrency take positive integers");
-
-  // 0 turns a rate limit off, so these accept it.
-  struct Limit {
-    const char* rate_flag;
-    const char* burst_flag;
-    RateLimit fallback;
-    RateLimit value;
-  };
-  Limit limits[] = {{"--rate-limit", "--rate-burst", defaults.throttle.requests, {}},
-                    {"--op-rate-limit", "--op-rate-burst", defaults.throttle.operations, {}},
-                    {"--auth-failure-limit", "--auth-failure-burst", defaults.throttle.failed_auth, {}}};
-  for (Limit& l : limits) {
-    auto rate = positive_flag(cmd, l.rate_flag, static_cast<std::uint64_t>(l.fallback.per_second), 0, 1'000'000);
-    // An explicit rate without a burst gets twice the rate.
-    std::uint64_t burst_default = cmd.flag(l.rate_flag) && rate ? 2 * *rate : static_cast<std::uint64_t>(l.fallback.burst);
-    auto burst = positive_flag(cmd, l.burst_flag, burst_default, 0, 1'000'000);
-    if (!rate || !burst || (*rate > 0 && *burst < 1))
-      return usage(std::string(l.rate_flag) + " and " + l.burst_flag +
-                   " take integers >= 0 (a burst of at least 1 when limited)");
-    l.value = {static_cast<double>(*rate), static_cast<double>(*burst)};
-  }
-  auto retention_days = positive_flag(cmd, "--log-retention-days", defaults.log_retention_days, 0, 36'500);
-  if (!retention_days) return usage("--log-retention-days takes an integer >= 0 (0 keeps the log forever)");
-
-  http.io_threads = *threads;
-  http.workers = *workers;
-  http.body_limit = *body_limit;
-  http.header_timeout = std::chrono::seconds(*header_timeout);
-  http.read_timeout = std::chrono::seconds(*read_timeout);
-  http.connections = {.max_connections = *max_connections, .max_connections_per_address = *per_address};
-  http.tenant = {.max_running = *tenant_concurrency, .max_waiting = *tenant_queue};
-
+int run_create_business(const CommandLine& cmd, const ResolvedSettings& resolved) {
+  auto name = cmd.flag("--name");
+  if (!name || name->empty()) return usage("create-business needs --name NAME", &command_named("admin create-business"));
   SystemClock clock;
-  auto store = store::open_store(cmd.database_url(), {.pool_size = *db_pool});
+  auto store = store::open_store(resolved.settings.db);
   store->migrate();
-  // Prunes the operation log past the window, at start and hourly (docs/security.md).
-  LogRetention retention(*store, clock, std::chrono::days(*retention_days));
-  SyncService sync(*store, clock);
-  Authenticator auth(*store, clock);
-  ThrottleOptions throttle_options = defaults.throttle;
-  throttle_options.requests = limits[0].value;
-  throttle_options.operations = limits[1].value;
-  throttle_options.failed_auth = limits[2].value;
-  Throttle throttle(throttle_options);
-  RouterOptions router_options;
-  router_options.batch.max_operations = *batch_limit;
-  router_options.throttle = &throttle;
-  Router router(sync, auth, *store, clock, router_options);
-  run_http_server(http, router, [&](std::uint16_t bound) {
-    std::cout << "avsync-server listening on http://" << listen.substr(0, colon) << ":" << bound << std::endl;
-  });
-  std::cerr << "avsync-server: stopped\n";
+  std::string id = generate_uuid();
+  store->create_business(id, *name, format_timestamp(clock.now()));
+  std::cout << id << "\n";
   return 0;
 }
 
-int admin(const CommandLine& cmd) {
-  if (cmd.words.size() != 2) return usage("admin needs one of create-business, create-token, revoke-token");
-  const std::string& what = cmd.words[1];
+int run_create_token(const CommandLine& cmd, const ResolvedSettings& resolved) {
+  const Command& self = command_named("admin create-token");
+  auto business = cmd.flag("--business");
+  auto user = cmd.flag("--user");
+  auto ttl = integer_flag(cmd, "--ttl-hours", kDefaultTokenTtlHours, 1, kMaxTokenTtlHours);
+  if (!business || !user || user->empty()) return usage("create-token needs --business ID and --user NAME", &self);
+  if (!ttl) return usage(std::string("--ttl-hours must be an integer from 1 to ") +
+                             std::to_string(kMaxTokenTtlHours), &self);
   SystemClock clock;
-  const std::string now = format_timestamp(clock.now());
-  if (what == "create-business") {
-    if (!flags_allowed(cmd, {"--name"})) return 2;
-    auto name = cmd.flag("--name");
-    if (!name || name->empty()) return usage("create-business needs --name NAME");
-    auto store = store::open_store(cmd.database_url());
-    store->migrate();
-    std::string id = generate_uuid();
-    store->create_business(id, *name, now);
-    std::cout << id << "\n";
-    return 0;
+  auto store = store::open_store(resolved.settings.db);
+  store->migrate();
+  if (!store->business_exists(*business)) {
+    std::cerr << "avsync-server: no business with id " << *business << "\n";
+    return 1;
   }
-  if (what == "create-token") {
-    if (!flags_allowed(cmd, {"--business", "--user", "--ttl-hours"})) return 2;
-    auto business = cmd.flag("--business");
-    auto user = cmd.flag("--user");
-    auto ttl = positive_flag(cmd, "--ttl-hours", 720, 1, 24 * 365 * 100);
-    if (!business || !user || user->empty()) return usage("create-token needs --business ID and --user NAME");
-    if (!ttl) return usage("--ttl-hours must be an integer >= 1");
-    auto store = store::open_store(cmd.database_url());
-    store->migrate();
-    if (!store->business_exists(*business)) {
-      std::cerr << "avsync-server: no business with id " << *business << "\n";
-      return 1;
-    }
-    std::string token = generate_token();
-    store->create_token({hash_token(token), *business, *user,
-                         clock.now() + static_cast<UnixMillis>(*ttl) * 3600 * 1000, false},
-                        now);
-    std::cout << token << "\n";
-    return 0;
+  std::string token = generate_token();
+  store->create_token(
+      {hash_token(token), *business, *user, clock.now() + static_cast<UnixMillis>(*ttl) * 3600 * 1000, false},
+      format_timestamp(clock.now()));
+  std::cout << token << "\n";
+  return 0;
+}
+
+int run_revoke_token(const CommandLine& cmd, const ResolvedSettings& resolved) {
+  auto token = cmd.flag("--token");
+  if (!token || token->empty()) return usage("revoke-token needs --token TOKEN", &command_named("admin revoke-token"));
+  SystemClock clock;
+  auto store = store::open_store(resolved.settings.db);
+  store->migrate();
+  if (!store->revoke_token(hash_token(*token), format_timestamp(clock.now()))) {
+    std::cerr << "avsync-server: no such token\n";
+    return 1;
   }
-  if (what == "revoke-token") {
-    if (!flags_allowed(cmd, {"--token"})) return 2;
-    auto token = cmd.flag("--token");
-    if (!token || token->empty()) return usage("revoke-token needs --token TOKEN");
-    auto store = store::open_store(cmd.database_url());
-    store->migrate();
-    if (!store->revoke_token(hash_token(*token), now)) {
-      std::cerr << "avsync-server: no such token\n";
-      return 1;
-    }
-    std::cerr << "avsync-server: token revoked\n";
-    return 0;
+  std::cerr << "avsync-server: token revoked\n";
+  return 0;
+}
+
+// ---- Help ---------------------------------------------------------------------------------
+
+void print_overview(std::ostream& out) {
+  out << "usage: " << kProgram << " COMMAND [FLAGS]\n\ncommands:\n";
+  for (const Command& c : kCommands) {
+    std::string name(c.name);
+    name.resize(std::max<std::size_t>(name.size(), 24), ' ');
+    out << "  " << name << "  " << c.summary << "\n";
   }
-  return usage("unknown admin command '" + what + "'");
+  out << "  help [COMMAND]            this overview, or one command's flags (as COMMAND --help does)\n"
+         "\nexit codes: 0 success, 1 failure (e.g. unknown business or token), 2 usage error.\n"
+         "--db defaults to $AVSYNC_DB, then `db` of the --config file, then sqlite:avsync.db.\n"
+         "URLs: sqlite:PATH, postgresql://...\n";
+}
+
+void print_admin_overview(std::ostream& out) {
+  out << "usage: " << kProgram << " admin COMMAND [FLAGS]\n\ncommands:\n";
+  for (const Command& c : kCommands) {
+    if (!c.name.starts_with("admin ")) continue;
+    out << "  " << c.name.substr(6) << " " << c.synopsis << "\n      " << c.summary << "\n";
+  }
+  out << "\n" << kProgram << " help admin COMMAND lists a command's flags.\n";
+}
+
+std::string joined(std::span<const std::string> words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
 }
 
 }  // namespace
 
-std::optional<std::string> CommandLine::flag(const std::string& name) const {
-  auto it = flags.find(name);
-  if (it == flags.end()) return std::nullopt;
-  return it->second;
+Result<std::string> help_text(std::span<const std::string> words, bool markdown) {
+  const std::string name = joined(words);
+  if (markdown) {
+    if (name != "serve") return Error{ErrorCode::bad_request, "--markdown is for help serve only"};
+    return serve_settings_markdown();
+  }
+  std::ostringstream out;
+  if (name.empty()) {
+    print_overview(out);
+  } else if (name == "admin") {
+    print_admin_overview(out);
+  } else {
+    auto command = std::find_if(std::begin(kCommands), std::end(kCommands), [&](const Command& c) { return c.name == name; });
+    if (command == std::end(kCommands))
+      return Error{ErrorCode::bad_request, "no command '" + name + "'"};
+    print_command_help(out, *command, Environment::of_process());
+  }
+  return out.str();
 }
 
-std::string CommandLine::database_url() const {
-  if (auto db = flag("--db")) return *db;
-  if (const char* env = std::getenv("AVSYNC_DB"); env && *env) return env;
-  return "sqlite:avsync.db";
+std::optional<std::string> CommandLine::flag(std::string_view name) const {
+  for (auto it = flags.rbegin(); it != flags.rend(); ++it)
+    if (it->first == name) return it->second;
+  return std::nullopt;
+}
+
+std::vector<std::string> CommandLine::flag_values(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [flag_name, value] : flags)
+    if (flag_name == name) out.push_back(value);
+  return out;
+}
+
+bool CommandLine::has_switch(std::string_view name) const {
+  return std::find(switches.begin(), switches.end(), name) != switches.end();
 }
 
 Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
@@ -234,44 +287,83 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      out.words = {"help"};
-      return out;
+      out.help = true;
+      continue;
     }
     if (!arg.starts_with("--")) {
       out.words.push_back(arg);
       continue;
     }
-    std::size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      out.flags[arg.substr(0, eq)] = arg.substr(eq + 1);
+    const std::size_t eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    if (std::find(std::begin(kSwitches), std::end(kSwitches), name) != std::end(kSwitches)) {
+      if (eq != std::string::npos) return Error{ErrorCode::bad_request, name + " takes no value"};
+      out.switches.push_back(name);
+    } else if (eq != std::string::npos) {
+      out.flags.emplace_back(name, arg.substr(eq + 1));
     } else if (i + 1 < argc) {
-      out.flags[arg] = argv[++i];
-    } else {
+      out.flags.emplace_back(arg, argv[++i]);
+    } else if (!out.help) {
       return Error{ErrorCode::bad_request, arg + " needs a value"};
     }
   }
+  // "serve --listen --help": the flag swallowed --help as its value; the help was meant.
+  for (const auto& [name, value] : out.flags)
+    if (value == "--help" || value == "-h") out.help = true;
   return out;
 }
 
 int run_command(const CommandLine& cmd) {
-  if (cmd.words.empty()) return usage("missing command");
-  const std::string& first = cmd.words[0];
-  if (first == "help") {
-    std::cout << kUsage;
+  if (cmd.words.empty() && !cmd.help) return usage("missing command");
+  if (cmd.help || cmd.words[0] == "help") {
+    const bool markdown = cmd.has_switch("--markdown");
+    auto words = std::span(cmd.words);
+    if (!cmd.help) words = words.subspan(1);
+    auto text = help_text(words, markdown);
+    if (!text) return usage(text.error().message);
+    std::cout << *text;
     return 0;
   }
-  if (first == "migrate") {
-    if (cmd.words.size() != 1 || !flags_allowed(cmd, {})) return 2;
-    store::open_store(cmd.database_url())->migrate();
-    std::cerr << "avsync-server: migrations applied\n";
-    return 0;
+
+  const std::string name = joined(cmd.words);
+  const Command* command = nullptr;
+  for (const Command& c : kCommands)
+    if (c.name == name) command = &c;
+  if (!command) {
+    if (cmd.words[0] == "admin" && cmd.words.size() < 3)
+      return usage(cmd.words.size() == 1 ? std::string("admin needs one of create-business, create-token, revoke-token")
+                                         : "unknown admin command '" + cmd.words[1] + "'");
+    for (const Command& c : kCommands)
+      if (name.starts_with(std::string(c.name) + " "))
+        return usage(std::string(c.name) + " takes no arguments besides flags", &c);
+    return usage("unknown command '" + cmd.words[0] + "'");
   }
-  if (first == "serve") {
-    if (cmd.words.size() != 1) return usage("serve takes no arguments besides flags");
-    return serve(cmd);
+
+  // Every flag must be one the command takes, so a typo is a usage error, never ignored.
+  for (const auto& [flag, _] : cmd.flags) {
+    const bool own = std::any_of(command->flags.begin(), command->flags.end(),
+                                 [&](const CommandFlag& f) { return flag == "--" + std::string(f.name); });
+    const SettingSpec* setting = flag.starts_with("--") ? find_setting(std::string_view(flag).substr(2)) : nullptr;
+    const bool takes_setting =
+        setting && (command->settings == SettingsUsed::all || is_database_setting(*setting));
+    if (!own && !takes_setting) return usage("unknown flag " + flag, command);
   }
-  if (first == "admin") return admin(cmd);
-  return usage("unknown command '" + first + "'");
+  for (const std::string& s : cmd.switches)
+    if (std::find(command->switches.begin(), command->switches.end(), s) == command->switches.end())
+      return usage("unknown flag " + s, command);
+
+  const Environment env = Environment::of_process();
+  ResolvedSettings resolved;
+  if (command->settings == SettingsUsed::all) {
+    auto all = resolve_serve_settings(cmd, env);
+    if (!all) return usage(all.error().message, command);
+    resolved = std::move(*all);
+  } else {
+    auto url = resolve_database_url(cmd, env);
+    if (!url) return usage(url.error().message, command);
+    resolved.settings.db = std::move(*url);
+  }
+  return command->run(cmd, resolved);
 }
 
 }  // namespace avsync::server

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <map>
+
+#include "server/settings.hpp"
 
 namespace avsync::server {
 namespace {
@@ -16,14 +18,30 @@ CommandLine parse(std::vector<const char*> args) {
   return *cmd;
 }
 
+Environment environment(std::map<std::string, std::string> variables) {
+  return Environment{[variables](const std::string& name) -> std::optional<std::string> {
+                       auto it = variables.find(name);
+                       if (it == variables.end()) return std::nullopt;
+                       return it->second;
+                     },
+                     1};
+}
+
+std::string database_url(const CommandLine& cmd, const Environment& env) {
+  auto url = resolve_database_url(cmd, env);
+  EXPECT_TRUE(url) << url.error().message;
+  return url ? *url : "";
+}
+
 TEST(CommandLine, DatabaseUrlComesFromTheFlagThenTheEnvironmentThenTheDefault) {
-  ::unsetenv("AVSYNC_DB");
-  EXPECT_EQ(parse({"migrate"}).database_url(), "sqlite:avsync.db");
-  ::setenv("AVSYNC_DB", "postgresql://env/db", 1);
-  EXPECT_EQ(parse({"migrate"}).database_url(), "postgresql://env/db");
-  EXPECT_EQ(parse({"migrate", "--db", "sqlite:flag.db"}).database_url(), "sqlite:flag.db");
-  EXPECT_EQ(parse({"migrate", "--db=sqlite:eq.db"}).database_url(), "sqlite:eq.db");
-  ::unsetenv("AVSYNC_DB");
+  const Environment none = environment({});
+  const Environment env = environment({{"AVSYNC_DB", "postgresql://env/db"}});
+  EXPECT_EQ(database_url(parse({"migrate"}), none), "sqlite:avsync.db");
+  EXPECT_EQ(database_url(parse({"migrate"}), env), "postgresql://env/db");
+  EXPECT_EQ(database_url(parse({"migrate", "--db", "sqlite:flag.db"}), env), "sqlite:flag.db");
+  EXPECT_EQ(database_url(parse({"migrate", "--db=sqlite:eq.db"}), env), "sqlite:eq.db");
+  EXPECT_EQ(database_url(parse({"migrate"}), environment({{"AVSYNC_DB", ""}})), "sqlite:avsync.db")
+      << "an empty variable counts as unset";
 }
 
 TEST(CommandLine, WordsAndFlagsAreSeparated) {
@@ -33,6 +51,78 @@ TEST(CommandLine, WordsAndFlagsAreSeparated) {
   EXPECT_FALSE(cmd.flag("--ttl-hours"));
   const char* dangling[] = {"avsync-server", "serve", "--listen"};
   EXPECT_FALSE(parse_command_line(3, dangling));
+}
+
+TEST(CommandLine, ARepeatedFlagKeepsEveryOccurrenceAndTheLastOneIsItsValue) {
+  auto cmd = parse({"serve", "--cors-origin", "https://a.example", "--workers", "3",
+                    "--cors-origin=https://b.example", "--workers", "5"});
+  EXPECT_EQ(cmd.flag_values("--cors-origin"),
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(cmd.flag("--workers"), "5");
+  EXPECT_TRUE(cmd.flag_values("--listen").empty());
+}
+
+TEST(CommandLine, HelpIsNotedWhereverItStandsAndTheWordsAreKept) {
+  for (auto args : {std::vector<const char*>{"admin", "create-token", "--help"},
+                    {"-h", "admin", "create-token"},
+                    {"admin", "create-token", "--business", "--help"}}) {
+    auto cmd = parse(args);
+    EXPECT_TRUE(cmd.help);
+    EXPECT_EQ(cmd.words, (std::vector<std::string>{"admin", "create-token"}));
+  }
+  const char* dangling_after_help[] = {"avsync-server", "serve", "--help", "--listen"};
+  EXPECT_TRUE(parse_command_line(4, dangling_after_help));
+}
+
+TEST(CommandLine, SwitchesTakeNoValue) {
+  auto cmd = parse({"serve", "--print-config", "--workers", "2"});
+  EXPECT_TRUE(cmd.has_switch("--print-config"));
+  EXPECT_EQ(cmd.flag("--workers"), "2");
+  const char* with_value[] = {"avsync-server", "serve", "--print-config=yes"};
+  EXPECT_FALSE(parse_command_line(3, with_value));
+}
+
+std::string help(std::vector<std::string> words, bool markdown = false) {
+  auto text = help_text(words, markdown);
+  EXPECT_TRUE(text) << text.error().message;
+  return text ? *text : "";
+}
+
+TEST(CommandLineHelp, ServeHelpListsEverySettingWithItsVariableAndDefault) {
+  const std::string text = help({"serve"});
+  for (const SettingSpec& spec : serve_settings_table()) {
+    EXPECT_NE(text.find("  " + spec.flag() + " " + std::string(spec.value_name) + "\n      " + std::string(spec.help)),
+              std::string::npos)
+        << spec.flag();
+    EXPECT_NE(text.find("env " + spec.environment_variable()), std::string::npos) << spec.flag();
+  }
+  EXPECT_NE(text.find("default: 127.0.0.1:8080"), std::string::npos);
+  EXPECT_NE(text.find("default: max(4, 2 × cores) = "), std::string::npos);
+  EXPECT_NE(text.find("--print-config"), std::string::npos);
+  EXPECT_NE(text.find("--help"), std::string::npos);
+}
+
+TEST(CommandLineHelp, EveryCommandHasHelpWithItsOwnFlagsAndTheDatabaseOnes) {
+  const std::map<std::vector<std::string>, std::vector<std::string>> expected = {
+      {{"migrate"}, {"--db URL", "--config FILE", "AVSYNC_DB", "AVSYNC_CONFIG", "default: sqlite:avsync.db"}},
+      {{"admin", "create-business"}, {"--name NAME", "required", "--db URL", "--config FILE"}},
+      {{"admin", "create-token"}, {"--business ID", "--user NAME", "--ttl-hours N", "default: 720", "--db URL"}},
+      {{"admin", "revoke-token"}, {"--token TOKEN", "--db URL", "--config FILE"}},
+      {{"admin"}, {"create-business", "create-token", "revoke-token"}},
+      {{}, {"serve", "migrate", "admin create-token", "help [COMMAND]"}},
+  };
+  for (const auto& [words, needles] : expected) {
+    const std::string text = help(words);
+    for (const std::string& needle : needles) EXPECT_NE(text.find(needle), std::string::npos) << needle << "\n" << text;
+  }
+  EXPECT_EQ(help({"migrate"}).find("--workers"), std::string::npos) << "migrate takes only the database settings";
+}
+
+TEST(CommandLineHelp, UnknownWordsAreAnErrorAndMarkdownIsForServe) {
+  EXPECT_FALSE(help_text(std::vector<std::string>{"frobnicate"}, false));
+  EXPECT_FALSE(help_text(std::vector<std::string>{"admin", "nope"}, false));
+  EXPECT_FALSE(help_text(std::vector<std::string>{"migrate"}, true));
+  EXPECT_EQ(help({"serve"}, true), serve_settings_markdown());
 }
 
 }  // namespace

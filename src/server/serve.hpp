@@ -1,0 +1,15 @@
+#pragma once
+// `avsync-server serve`: builds the server from resolved settings and runs it.
+
+namespace avsync::server {
+
+struct ServeSettings;
+
+// Opens the store at settings.db and migrates it, then serves HTTP on settings.listen
+// until SIGINT or SIGTERM (http/http_server.hpp), pruning the operation log meanwhile.
+// Prints "avsync-server listening on http://HOST:PORT" on stdout once listening, with the
+// bound port. Returns 0 after a clean stop. Throws when the store cannot be opened or the
+// address cannot be bound (main reports it and exits 1). Blocks.
+int serve(const ServeSettings& settings);
+
+}  // namespace avsync::server
