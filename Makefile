@@ -7,7 +7,7 @@ SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client bench-hostile soak fuzz clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client bench-hostile soak fuzz package clean
 
 all: build
 
@@ -47,6 +47,10 @@ soak: build
 # The client SDK: durable local writes per second, and a 50,000-row initial sync.
 bench-client: build
 	@scripts/bench-client $(BUILD) $(ARGS)
+
+# A .deb of what `cmake --install` puts in place, in $(BUILD) (docs/install.md).
+package: build
+	@cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD)
