@@ -68,7 +68,7 @@ class Authenticator {
   // Looks an opaque token up by its hash (hash_token). Reads the store on every call, so
   // a revocation applies to the very next request. Throws when the store fails.
   Identity identify(std::string_view token_hash) const;
-  // Verifies a JWT (a token with two dots: looks_like_jwt). The business its claim names
+  // Verifies a JWT (any token with a dot; device tokens have none). The business its claim names
   // is created on first use: the signature is the proof. Throws when the store fails.
   Identity identify_jwt(std::string_view token) const;
 

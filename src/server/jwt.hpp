@@ -1,6 +1,6 @@
 #pragma once
 // JWT bearer tokens (RFC 7519, compact JWS of RFC 7515), accepted beside the server's own
-// opaque tokens (docs/protocol.md §2): a token with exactly two dots is a JWT. The verifier
+// opaque tokens (docs/protocol.md §2): any token with a dot is judged as a JWT. The verifier
 // checks the signature with a key from a KeySource (jwks.hpp) and turns the claims into
 // the caller's identity: a business id and a user id.
 

@@ -8,7 +8,6 @@
 #include "core/cursor.hpp"
 #include "server/admin_api.hpp"
 #include "server/cors.hpp"
-#include "server/jwt.hpp"
 #include "server/rate_limiter.hpp"
 
 namespace avsync::server {
@@ -141,7 +140,9 @@ std::vector<RouteSpec> served_routes() {
 }
 
 void Router::decorate(const HttpRequest& request, HttpResponse& response) const {
-  if (options_.cors && path_of(request).starts_with("/sync/")) options_.cors->decorate(request.origin, response);
+  // A preflight's answer was decided by CorsPolicy::preflight, headers included.
+  if (options_.cors && request.method != "OPTIONS" && path_of(request).starts_with("/sync/"))
+    options_.cors->decorate(request.origin, response);
 }
 
 Admission Router::admit_unguarded(const HttpRequest& request) const {
@@ -221,7 +222,10 @@ void Router::authenticate(const HttpRequest& request, Admission& out) const {
     }
   }
   using Status = Authenticator::Identity::Status;
-  auto identity = looks_like_jwt(*token) ? auth_.identify_jwt(*token) : auth_.identify(out.token_hash);
+  // Device tokens never hold a dot: any token with one is judged as a JWT, so a mangled
+  // JWT is told what is wrong with it rather than "unknown token".
+  const bool jwt = token->find('.') != std::string_view::npos;
+  auto identity = jwt ? auth_.identify_jwt(*token) : auth_.identify(out.token_hash);
   if (throttle) {
     // A refused JWT is not remembered as unknown: its 401 keeps saying why.
     auto outcome = identity.status == Status::valid     ? Throttle::Outcome::known

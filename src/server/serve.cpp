@@ -1,10 +1,15 @@
 #include "server/serve.hpp"
 
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "core/clock.hpp"
+#include "server/admin_api.hpp"
 #include "server/auth.hpp"
+#include "server/cors.hpp"
 #include "server/http/http_server.hpp"
+#include "server/jwt.hpp"
 #include "server/log_retention.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/router.hpp"
@@ -28,12 +33,46 @@ int serve(const ServeSettings& settings) {
   http.tenant = {.max_running = settings.tenant_concurrency, .max_waiting = settings.tenant_queue};
 
   SystemClock clock;
+  // Credentials first: a bad key file or admin credential stops the start before anything
+  // listens (exit 2).
+  std::unique_ptr<KeySource> keys;
+  if (settings.jwks_file || settings.jwks_url || settings.jwt_secret_file) {
+    auto opened = KeySource::open({.jwks_file = settings.jwks_file,
+                                   .jwks_url = settings.jwks_url,
+                                   .hs256_secret_file = settings.jwt_secret_file});
+    if (!opened) {
+      std::cerr << "avsync-server: " << opened.error().message << "\n";
+      return 2;
+    }
+    keys = std::move(*opened);
+  }
+  std::optional<JwtVerifier> jwt;
+  if (keys)
+    jwt.emplace(*keys,
+                JwtOptions{.issuer = settings.jwt_issuer,
+                           .audience = settings.jwt_audience,
+                           .business_claim = settings.jwt_business_claim,
+                           .user_claim = settings.jwt_user_claim,
+                           .leeway = settings.jwt_leeway},
+                clock);
+  std::optional<std::string> admin_credential;
+  if (settings.admin_token_file) {
+    auto loaded = load_admin_credential(*settings.admin_token_file);
+    if (!loaded) {
+      std::cerr << "avsync-server: " << loaded.error().message << "\n";
+      return 2;
+    }
+    admin_credential = std::move(*loaded);
+  }
   auto store = store::open_store(settings.db, {.pool_size = settings.db_pool});
   store->migrate();
   // Prunes the operation log past the window, at start and hourly (docs/security.md).
   LogRetention retention(*store, clock, settings.log_retention);
   SyncService sync(*store, clock);
-  Authenticator auth(*store, clock);
+  Authenticator auth(*store, clock, jwt ? &*jwt : nullptr);
+  std::optional<AdminApi> admin;
+  if (admin_credential) admin.emplace(*store, clock, *admin_credential);
+  CorsPolicy cors(settings.cors_origins);
   ThrottleOptions throttle_options;
   throttle_options.requests = {static_cast<double>(settings.rate_limit), static_cast<double>(settings.rate_burst)};
   throttle_options.operations = {static_cast<double>(settings.op_rate_limit),
@@ -44,7 +83,13 @@ int serve(const ServeSettings& settings) {
   RouterOptions router_options;
   router_options.batch.max_operations = settings.batch_limit;
   router_options.throttle = &throttle;
+  router_options.admin = admin ? &*admin : nullptr;
+  router_options.cors = cors.enabled() ? &cors : nullptr;
   Router router(sync, auth, *store, clock, router_options);
+  std::cerr << "avsync-server: bearer tokens: device tokens" << (jwt ? ", JWTs" : "")
+            << (admin ? "; admin API on" : "; admin API off (no --admin-token-file)")
+            << (cors.enabled() ? "; CORS for " + std::to_string(settings.cors_origins.size()) + " origin(s)" : "")
+            << "\n";
   run_http_server(http, router, [&](std::uint16_t bound) {
     std::cout << "avsync-server listening on http://" << ListenAddress{settings.listen.host, bound}.to_string()
               << std::endl;

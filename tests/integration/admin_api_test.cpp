@@ -35,7 +35,7 @@ class AdminApiTest : public SyncServerTest {
   }
   void expect_error(const HttpResult& res, int status, const std::string& code) {
     EXPECT_EQ(res.status, status) << res.body;
-    EXPECT_EQ(parse_json_body(res.body).at("error").at("code"), code) << res.body;
+    EXPECT_EQ(parse_json_body(res.body).at("error").at("code").as_string(), code) << res.body;
   }
 
   TestDir dir_;
@@ -63,7 +63,7 @@ TEST_F(AdminApiTest, ABusinessAndADeviceTokenMadeOverHttpSyncAndTheTokenIsRevoke
   ASSERT_EQ(listed.status, 200) << listed.body;
   auto tokens = parse_json_body(listed.body).at("tokens").as_array();
   ASSERT_EQ(tokens.size(), 1u);
-  EXPECT_EQ(tokens[0].at("id"), id);
+  EXPECT_EQ(tokens[0].at("id").as_string(), id);
   EXPECT_EQ(tokens[0].at("userId"), "ana");
   EXPECT_EQ(tokens[0].at("state"), "active");
   EXPECT_TRUE(tokens[0].at("revokedAt").is_null());
