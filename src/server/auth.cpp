@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "core/base64url.hpp"
 #include "core/ids.hpp"
 #include "server/jwt.hpp"
 
@@ -35,23 +36,9 @@ Error unauthenticated(std::string message) {
 }  // namespace
 
 std::string generate_token() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  auto bytes = random_bytes<32>();
-  std::string out = "avs_";
-  // base64url without padding: 32 bytes -> 43 characters.
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::uint8_t b : bytes) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
+  const auto bytes = random_bytes<32>();
+  // 32 bytes -> 43 characters.
+  return "avs_" + encode_base64url({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 std::string hash_token(std::string_view token) {

@@ -191,11 +191,7 @@ int run_create_token(const CommandLine& cmd, const ResolvedSettings& resolved) {
     std::cerr << "avsync-server: no business with id " << *business << "\n";
     return 1;
   }
-  std::string token = generate_token();
-  store->create_token(
-      {hash_token(token), *business, *user, clock.now() + static_cast<UnixMillis>(*ttl) * 3600 * 1000, false},
-      format_timestamp(clock.now()));
-  std::cout << token << "\n";
+  std::cout << issue_token(*store, clock, *business, *user, static_cast<std::int64_t>(*ttl)).token << "\n";
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "core/base64url.hpp"
 #include "core/json.hpp"
 
 namespace avsync::server {
@@ -64,15 +65,6 @@ const unsigned char* bytes(std::string_view s) {
 }
 
 Error bad(std::string message) { return Error{ErrorCode::bad_request, std::move(message)}; }
-
-int base64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
 
 // JOSE's ES256 signature is r||s, 32 bytes each (RFC 7518 §3.4); OpenSSL wants DER.
 std::optional<std::string> es256_der(std::string_view raw) {
@@ -265,27 +257,6 @@ Result<std::string> read_secret_file(const std::string& path) {
 }
 
 }  // namespace
-
-std::optional<std::string> decode_base64url(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = base64url_value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  // 2 or 4 bits are left over after a partial group; they must be zero (RFC 4648 §3.5).
-  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
 
 Jwk::Jwk(std::string kid, JwkType type, std::optional<std::string> declared_alg,
          std::shared_ptr<const PublicKey> key)

@@ -20,10 +20,6 @@
 
 namespace avsync::server {
 
-// Decodes unpadded base64url (RFC 4648 §5, the alphabet and form JOSE writes). nullopt for
-// a character outside the alphabet (padding and whitespace included), a length of 4n+1,
-// or non-zero bits after the last byte (so every byte string has exactly one spelling).
-std::optional<std::string> decode_base64url(std::string_view text);
 
 // The key types a set may hold, each verifying exactly one JOSE algorithm.
 enum class JwkType {

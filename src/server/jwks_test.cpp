@@ -22,7 +22,7 @@ namespace avsync::server {
 namespace {
 
 using namespace std::chrono_literals;
-using avsync::testing::base64url_encode;
+using avsync::encode_base64url;
 using avsync::testing::FakeClock;
 using avsync::testing::jwks_json;
 using avsync::testing::JwtSigner;
@@ -172,7 +172,7 @@ TEST(JwksBase64Url, DecodesTheUnpaddedUrlAlphabet) {
   EXPECT_EQ(decode_base64url("-_8"), std::string("\xfb\xff", 2));
   std::string all;
   for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
-  EXPECT_EQ(decode_base64url(base64url_encode(all)), all);
+  EXPECT_EQ(decode_base64url(encode_base64url(all)), all);
 }
 
 TEST(JwksBase64Url, RefusesPaddingOtherAlphabetsImpossibleLengthsAndStrayBits) {
@@ -247,22 +247,22 @@ TEST(JwksParse, MalformedKeyMaterialIsAnError) {
   JwtSigner ec = JwtSigner::es256("ec");
   JwtSigner rsa = JwtSigner::rs256("rsa");
   object short_x = ed.jwk();
-  short_x["x"] = base64url_encode(std::string(31, 'x'));
+  short_x["x"] = encode_base64url(std::string(31, 'x'));
   EXPECT_TRUE(parse_error(jwks_json({short_x}), "must be 32 bytes"));
   object padded = ed.jwk();
   padded["x"] = std::string(padded["x"].as_string()) + "=";
   EXPECT_TRUE(parse_error(jwks_json({padded}), "\"x\" is not base64url"));
   object off_curve = ec.jwk();
-  off_curve["y"] = base64url_encode(std::string(32, '\x01'));
+  off_curve["y"] = encode_base64url(std::string(32, '\x01'));
   EXPECT_TRUE(parse_error(jwks_json({off_curve}), "not on the P-256 curve"));
   object long_y = ec.jwk();
-  long_y["y"] = base64url_encode(std::string(33, '\x01'));
+  long_y["y"] = encode_base64url(std::string(33, '\x01'));
   EXPECT_TRUE(parse_error(jwks_json({long_y}), "32 bytes each"));
   object no_e = rsa.jwk();
   no_e.erase("e");
   EXPECT_TRUE(parse_error(jwks_json({no_e}), "no \"e\" string"));
   object even = rsa.jwk();
-  even["e"] = base64url_encode(std::string("\x01\x00\x00", 3));
+  even["e"] = encode_base64url(std::string("\x01\x00\x00", 3));
   EXPECT_TRUE(parse_error(jwks_json({even}), "not a valid RSA public key"));
 }
 

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/base64url.hpp"
 #include "core/json.hpp"
 #include "core/timestamp.hpp"
 

@@ -14,7 +14,7 @@
 namespace avsync::server {
 namespace {
 
-using avsync::testing::base64url_encode;
+using avsync::encode_base64url;
 using avsync::testing::FakeClock;
 using avsync::testing::jwks_json;
 using avsync::testing::JwtSigner;
@@ -71,7 +71,7 @@ void write_file(const std::string& path, std::string_view text) {
 
 // The token with its third part replaced by `signature` (raw bytes).
 std::string with_signature(const std::string& token, std::string_view signature) {
-  return token.substr(0, token.rfind('.') + 1) + base64url_encode(signature);
+  return token.substr(0, token.rfind('.') + 1) + encode_base64url(signature);
 }
 
 ::testing::AssertionResult refused(const Result<JwtClaims>& result, std::string_view why) {
@@ -166,8 +166,8 @@ TEST_F(JwtVerify, ATokenShapedLikeBetterAuthsJwtPluginIsAccepted) {
 
 TEST_F(JwtVerify, AnUnsignedTokenIsRefusedInAnySpellingOfNone) {
   for (std::string none : {"none", "None", "NONE"}) {
-    std::string token = base64url_encode(R"({"alg":")" + none + R"("})") + "." +
-                        base64url_encode(boost::json::serialize(claims())) + ".";
+    std::string token = encode_base64url(R"({"alg":")" + none + R"("})") + "." +
+                        encode_base64url(boost::json::serialize(claims())) + ".";
     EXPECT_TRUE(refused(verify(token), "alg 'none' is refused")) << none;
   }
 }
@@ -193,7 +193,7 @@ TEST_F(JwtVerify, AnHs256TokenNamingAnRsaKeyIsRefusedNotCheckedWithThePublicKeyA
 
 TEST_F(JwtVerify, AnHs256TokenIsNeverCheckedWithASecretFromTheJwks) {
   std::string published = "a-symmetric-key-someone-put-in-the-jwks";
-  jwks_.push_back(object{{"kty", "oct"}, {"kid", "shared"}, {"k", base64url_encode(published)}});
+  jwks_.push_back(object{{"kty", "oct"}, {"kid", "shared"}, {"k", encode_base64url(published)}});
   JwtSigner holder = JwtSigner::hs256(published, "shared");
   EXPECT_TRUE(refused(verify(holder.sign(claims())), "verified only with the configured secret"));
   EXPECT_TRUE(accepted(verify(hs_key().sign(claims())))) << "the configured secret still works";
@@ -407,7 +407,7 @@ TEST_F(JwtVerify, APartThatIsNotBase64UrlIsRefused) {
       << "padding is not JOSE's form";
   // A payload that is not base64url, under a valid signature, so only the decoding refuses it.
   std::string input = token.substr(0, dot1) + ".eyJzdWIiOiJ1In0+";
-  EXPECT_TRUE(refused(verify(input + "." + base64url_encode(ed_key().signature(input))),
+  EXPECT_TRUE(refused(verify(input + "." + encode_base64url(ed_key().signature(input))),
                       "payload is not base64url"));
 }
 

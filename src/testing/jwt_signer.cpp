@@ -76,23 +76,6 @@ struct JwtSigner::Key {
   std::string secret;  // HS256
 };
 
-std::string base64url_encode(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char b : data) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
 
 JwtSigner::JwtSigner(std::string alg, std::string kid, std::unique_ptr<Key> key)
     : alg_(std::move(alg)), kid_(std::move(kid)), key_(std::move(key)) {}
@@ -132,16 +115,16 @@ boost::json::object JwtSigner::jwk(std::optional<std::string> alg) const {
     if (EVP_PKEY_get_raw_public_key(key, x, &length) != 1) fail("EVP_PKEY_get_raw_public_key");
     out["kty"] = "OKP";
     out["crv"] = "Ed25519";
-    out["x"] = base64url_encode({reinterpret_cast<const char*>(x), length});
+    out["x"] = encode_base64url({reinterpret_cast<const char*>(x), length});
   } else if (alg_ == "ES256") {
     out["kty"] = "EC";
     out["crv"] = "P-256";
-    out["x"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
-    out["y"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
+    out["x"] = encode_base64url(bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
+    out["y"] = encode_base64url(bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
   } else {
     out["kty"] = "RSA";
-    out["n"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_RSA_N));
-    out["e"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_RSA_E));
+    out["n"] = encode_base64url(bn_param(key, OSSL_PKEY_PARAM_RSA_N));
+    out["e"] = encode_base64url(bn_param(key, OSSL_PKEY_PARAM_RSA_E));
   }
   if (!kid_.empty()) out["kid"] = kid_;
   if (alg) out["alg"] = *alg;
@@ -174,8 +157,8 @@ std::string JwtSigner::sign(const boost::json::object& header,
 
 std::string JwtSigner::sign_raw(std::string_view header_bytes,
                                 std::string_view payload_bytes) const {
-  std::string input = base64url_encode(header_bytes) + "." + base64url_encode(payload_bytes);
-  return input + "." + base64url_encode(signature(input));
+  std::string input = encode_base64url(header_bytes) + "." + encode_base64url(payload_bytes);
+  return input + "." + encode_base64url(signature(input));
 }
 
 std::string JwtSigner::signature(std::string_view input) const {

@@ -15,10 +15,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base64url.hpp"
+
 namespace avsync::testing {
 
-// Unpadded base64url (RFC 4648 §5), as JOSE writes it.
-std::string base64url_encode(std::string_view bytes);
+using avsync::encode_base64url;  // core/base64url.hpp: JOSE's encoding, for tests that build tokens by hand
 
 // A key pair, or an HMAC secret, that signs tokens. Move-only. Key generation throws when
 // OpenSSL fails.

@@ -133,8 +133,8 @@ TEST_F(JwtAuthTest, EveryRejectionIs401SaysWhyAndChangesNothing) {
   bad_signature[bad_signature.size() - 5] = bad_signature[bad_signature.size() - 5] == 'A' ? 'B' : 'A';
   const std::string header_b64 = good.substr(0, good.find('.'));
   auto unsigned_token = [&](const std::string& alg) {
-    return base64url_encode(R"({"alg":")" + alg + R"(","typ":"JWT"})") + "." +
-           base64url_encode(boost::json::serialize(better_auth_payload("org_attacker"))) + ".";
+    return encode_base64url(R"({"alg":")" + alg + R"(","typ":"JWT"})") + "." +
+           encode_base64url(boost::json::serialize(better_auth_payload("org_attacker"))) + ".";
   };
   // The classic confusion: HS256 "signed" with the RSA key's public PEM, naming that key.
   auto confused = JwtSigner::hs256(rsa_.public_pem(), rsa_.kid()).sign(better_auth_payload("org_attacker"));

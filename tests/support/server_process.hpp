@@ -43,7 +43,7 @@ DbRows query_database(const std::string& db_url, const std::string& sql,
 
 class ServerProcess {
  public:
-  // Creates a fresh database and migrates it; does not start serving yet. The database is
+  // Creates a fresh database and migrates it (in this process); does not start serving yet. The database is
   // a temporary SQLite file, or, when AVSYNC_TEST_PG_URL_FILE names a file holding a
   // PostgreSQL URL (the suite's throwaway cluster), a new database in that cluster.
   explicit ServerProcess(std::vector<std::string> extra_serve_args = {});
