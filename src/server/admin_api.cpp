@@ -66,8 +66,10 @@ Result<std::string> load_admin_credential(const std::string& path) {
     return Error{ErrorCode::bad_request, "the admin credential in " + path + " must be at least " +
                                              std::to_string(kMinCredentialLength) +
                                              " characters (e.g. openssl rand -base64 32)"};
-  if (!std::all_of(credential.begin(), credential.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
-    return Error{ErrorCode::bad_request, "the admin credential in " + path + " must be printable ASCII"};
+  // What a bearer token may hold, or no request could ever present it.
+  if (!bearer_token("Bearer " + credential))
+    return Error{ErrorCode::bad_request, "the admin credential in " + path +
+                                             " may hold only letters, digits and - . _ ~ + / = (base64 is fine)"};
   return credential;
 }
 

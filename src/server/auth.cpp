@@ -118,7 +118,9 @@ Authenticator::Identity Authenticator::identify_jwt(std::string_view token) cons
     return {Status::invalid, {},
             "JWTs are not accepted here: the server has no --jwks-file, --jwks-url or --jwt-secret-file"};
   auto claims = jwt_->verify(token);
-  if (!claims) return {Status::invalid, {}, claims.error().message};
+  if (!claims)
+    return {claims.error().code == ErrorCode::unavailable ? Status::unavailable : Status::invalid, {},
+            claims.error().message};
   if (!known_->contains(claims->business_id)) {
     store_.ensure_business(claims->business_id, claims->business_id, format_timestamp(clock_.now()));
     known_->insert(claims->business_id);

@@ -60,10 +60,14 @@ class Authenticator {
   ~Authenticator();
 
   struct Identity {
-    enum class Status { valid, unknown, revoked, expired, invalid /* a JWT refused */ };
+    enum class Status {
+      valid, unknown, revoked, expired,
+      invalid,      // a JWT refused
+      unavailable,  // a JWT whose key is still being fetched: retry
+    };
     Status status;
     RequestContext context;  // when valid
-    std::string reason;      // when invalid: why, for the 401's message
+    std::string reason;      // when invalid or unavailable: why, for the answer's message
   };
   // Looks an opaque token up by its hash (hash_token). Reads the store on every call, so
   // a revocation applies to the very next request. Throws when the store fails.

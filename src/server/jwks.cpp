@@ -518,21 +518,17 @@ std::uint64_t KeySource::refreshes() const {
   return refreshes_;
 }
 
-std::shared_ptr<const JwtKeys> KeySource::refresh_for_unknown_kid() {
+KeySource::Refreshed KeySource::refresh_for_unknown_kid() {
   std::unique_lock lock(mutex_);
-  if (!options_.jwks_file && !options_.jwks_url) return keys_;
+  if (!options_.jwks_file && !options_.jwks_url) return {keys_, true};
   auto now = std::chrono::steady_clock::now();
-  if (!last_granted_ || now - *last_granted_ >= options_.min_refresh_gap) {
-    last_granted_ = now;
-    ++asked_;
-    wake_.notify_one();
-  } else if (asked_ == answered_) {
-    return keys_;  // refreshed moments ago and nothing is pending: do not wait
-  }
-  std::uint64_t target = asked_;
-  finished_.wait_for(lock, options_.unknown_kid_wait,
-                     [&] { return stopping_ || answered_ >= target; });
-  return keys_;
+  const bool granted = !last_granted_ || now - *last_granted_ >= options_.min_refresh_gap;
+  if (!granted) return {keys_, asked_ == answered_ && (!fetcher_ || url_answered_)};
+  last_granted_ = now;
+  const std::uint64_t target = ++asked_;
+  wake_.notify_one();
+  finished_.wait_for(lock, options_.unknown_kid_wait, [&] { return stopping_ || answered_ >= target; });
+  return {keys_, answered_ >= target && (!fetcher_ || url_answered_)};
 }
 
 void KeySource::run() {
@@ -577,7 +573,10 @@ void KeySource::refresh_once() {
   }
   std::lock_guard lock(mutex_);
   if (file) file_keys_ = std::move(file);
-  if (url) url_keys_ = std::move(url);
+  if (url) {
+    url_keys_ = std::move(url);
+    url_answered_ = true;
+  }
   keys_ = JwtKeys::merge(*file_keys_, *url_keys_);
 }
 

@@ -144,12 +144,18 @@ class KeySource {
   // The HS256 secret, or nullptr when none is configured. Fixed for the source's life.
   const std::string* hs256_secret() const { return hs256_secret_ ? &*hs256_secret_ : nullptr; }
 
-  // For a token whose kid is not in keys(): asks the background thread to refresh, unless
-  // such a request was granted less than min_refresh_gap ago, and waits up to
-  // unknown_kid_wait for the refresh asked for (or one already under way) to finish.
-  // Returns immediately when nothing can be refreshed or no refresh is pending. Returns the
-  // keys then current, which may still lack the kid.
-  std::shared_ptr<const JwtKeys> refresh_for_unknown_kid();
+  struct Refreshed {
+    std::shared_ptr<const JwtKeys> keys;  // the keys then current, which may still lack the kid
+    // False when the answer may still change soon: the URL has never answered yet, or a
+    // refresh is under way that this call did not see finish. The caller answers "retry"
+    // (503), not "unknown kid" (401), so a client does not drop a token that is good.
+    bool settled = true;
+  };
+  // For a token whose kid is not in keys() (or with no kid and no key of its type). When no
+  // refresh was granted for min_refresh_gap, asks the background thread for one and waits
+  // up to unknown_kid_wait for it; otherwise returns at once, without waiting: only one
+  // request at a time holds a worker on the key server.
+  Refreshed refresh_for_unknown_kid();
 
   // Refreshes the background thread has finished (successful or not), the URL's first
   // fetch included. For tests and logs.
@@ -176,6 +182,7 @@ class KeySource {
   std::uint64_t answered_ = 0;  // the value of asked_ the last finished refresh started at
   std::uint64_t refreshes_ = 0;
   std::optional<std::chrono::steady_clock::time_point> last_granted_;
+  bool url_answered_ = false;  // a fetch of the URL has succeeded at least once
   bool stopping_ = false;
 
   std::thread thread_;  // last: started once everything above exists

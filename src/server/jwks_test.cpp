@@ -474,11 +474,20 @@ TEST_F(JwksKeySource, ASlowUrlBlocksNeitherKnownKidsNorShutdown) {
   server.hang();
 
   auto start = SteadyClock::now();
-  EXPECT_FALSE(verify(*source, token_for(key_b())));
+  auto unknown = verify(*source, token_for(key_b()));
   auto waited = SteadyClock::now() - start;
+  ASSERT_FALSE(unknown);
   EXPECT_GE(waited, 100ms) << "an unknown kid waits for its refresh, up to the bound";
   EXPECT_LT(waited, options.fetch_timeout / 5) << "but not for the fetch timeout";
+  EXPECT_EQ(unknown.error().code, ErrorCode::unavailable) << "the refresh has not answered: retry, not refused";
   ASSERT_TRUE(eventually([&] { return server.requests() == 2; })) << "the fetch is under way";
+
+  // While it hangs, other unknown kids are told to retry at once: no second worker waits.
+  start = SteadyClock::now();
+  auto other = verify(*source, token_for(JwtSigner::ed25519("key-c")));
+  EXPECT_LT(SteadyClock::now() - start, 50ms);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::unavailable);
 
   start = SteadyClock::now();
   auto known = verify(*source, token_for(key_a()));

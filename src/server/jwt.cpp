@@ -14,6 +14,7 @@
 #include "core/base64url.hpp"
 #include "core/json.hpp"
 #include "core/timestamp.hpp"
+#include "server/auth.hpp"
 
 namespace avsync::server {
 namespace {
@@ -90,9 +91,9 @@ bool hs256_matches(std::string_view secret, std::string_view signing_input,
   return signature.size() == length && CRYPTO_memcmp(mac, signature.data(), length) == 0;
 }
 
-bool is_business_id(std::string_view id) {
-  return !id.empty() && id.size() <= 128 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+// The keys may hold the token's key in a moment: a retry, not a refusal.
+Error keys_pending() {
+  return Error{ErrorCode::unavailable, "the JWT keys are being fetched from the JWKS URL; retry in a moment"};
 }
 
 }  // namespace
@@ -157,8 +158,10 @@ Result<JwtClaims> JwtVerifier::verify(std::string_view token) const {
     if (kid) {
       key = keys->find(*kid);
       if (!key && !keys->find_skipped(*kid)) {
-        keys = keys_.refresh_for_unknown_kid();
+        auto refreshed = keys_.refresh_for_unknown_kid();
+        keys = refreshed.keys;
         key = keys->find(*kid);
+        if (!key && !refreshed.settled) return keys_pending();
       }
       if (!key) {
         if (const SkippedJwk* skipped = keys->find_skipped(*kid))
@@ -177,8 +180,20 @@ Result<JwtClaims> JwtVerifier::verify(std::string_view token) const {
       if (matching > 1)
         return unauthenticated("the token has no kid and the key set has several keys for " +
                                alg_name);
-      if (matching == 0)
-        return unauthenticated("the token has no kid and the key set has no key for " + alg_name);
+      if (matching == 0) {
+        // The key may be on its way: a token without a kid asks for a refresh too.
+        auto refreshed = keys_.refresh_for_unknown_kid();
+        keys = refreshed.keys;
+        for (const Jwk& k : keys->keys())
+          if (k.algorithm() == wanted) {
+            key = &k;
+            ++matching;
+          }
+        if (matching == 0 && !refreshed.settled) return keys_pending();
+        if (matching != 1)
+          return unauthenticated("the token has no kid and the key set has " +
+                                 std::string(matching ? "several keys" : "no key") + " for " + alg_name);
+      }
     }
     if (key->algorithm() != wanted)
       return unauthenticated("alg " + alg_name + " does not match the key " + quoted(key->kid()) +

@@ -60,7 +60,9 @@ class JwtVerifier {
   //   missing, not a string, or not 1 to 128 printable ASCII characters (0x20..0x7E); the
   //   user claim missing, not a string, or empty.
   // Keys come only from the KeySource: header members that offer one (jwk, jku, x5u, x5c)
-  // are ignored. Throws only when OpenSSL fails.
+  // are ignored. When the token's key is not known and the KeySource's answer is not
+  // settled (the JWKS URL has not answered yet, or a refresh is under way), the error is
+  // unavailable instead: retry, the token may be good. Throws only when OpenSSL fails.
   Result<JwtClaims> verify(std::string_view token) const;
 
  private:

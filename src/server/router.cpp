@@ -226,7 +226,7 @@ void Router::authenticate(const HttpRequest& request, Admission& out) const {
   // JWT is told what is wrong with it rather than "unknown token".
   const bool jwt = token->find('.') != std::string_view::npos;
   auto identity = jwt ? auth_.identify_jwt(*token) : auth_.identify(out.token_hash);
-  if (throttle) {
+  if (throttle && identity.status != Status::unavailable) {
     // A refused JWT is not remembered as unknown: its 401 keeps saying why.
     auto outcome = identity.status == Status::valid     ? Throttle::Outcome::known
                    : identity.status == Status::unknown ? Throttle::Outcome::unknown
@@ -239,6 +239,10 @@ void Router::authenticate(const HttpRequest& request, Admission& out) const {
     case Status::revoked: out.refusal = error_response(ErrorCode::unauthenticated, "token revoked"); return;
     case Status::expired: out.refusal = error_response(ErrorCode::unauthenticated, "token expired"); return;
     case Status::invalid: out.refusal = error_response(ErrorCode::unauthenticated, identity.reason); return;
+    case Status::unavailable:
+      out.refusal = error_response(ErrorCode::unavailable, identity.reason);
+      out.refusal->headers.emplace_back("Retry-After", "1");
+      return;
   }
 }
 

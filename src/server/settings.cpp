@@ -540,6 +540,11 @@ Result<ResolvedSettings> resolve_serve_settings(const CommandLine& command, cons
                          " is above 0 (a rate of 0 turns the limit off)");
     }
   }
+  // A key set may sign tokens for other apps too (one OIDC provider, many clients; a
+  // shared cloud key set): only iss and aud tell this server's tokens apart.
+  if ((s.jwks_file || s.jwks_url) && (!s.jwt_issuer || !s.jwt_audience))
+    return usage_error("--jwks-file and --jwks-url need --jwt-issuer and --jwt-audience: a key set can sign "
+                       "tokens for other apps, and only iss and aud tell this server's apart");
   return resolved;
 }
 

@@ -194,7 +194,15 @@ TEST(Settings, TextSettingsRefuseEmptyValuesAndTheJwksUrlMustBeHttp) {
   EXPECT_EQ(s.jwt_leeway, 0s);
   EXPECT_EQ(s.admin_token_file, "/run/admin");
   EXPECT_EQ(s.db, "postgresql://db/avsync");
-  EXPECT_EQ(resolved({"--jwks-url", "http://localhost:9000/jwks"}).jwks_url, "http://localhost:9000/jwks");
+  EXPECT_EQ(resolved({"--jwks-url", "http://localhost:9000/jwks", "--jwt-issuer", "i", "--jwt-audience", "a"}).jwks_url,
+            "http://localhost:9000/jwks");
+  // A key set can sign for other apps: only iss and aud tell this server's tokens apart.
+  for (const std::vector<std::string>& partial :
+       {std::vector<std::string>{"--jwks-url", "https://id.example.com/jwks"},
+        {"--jwks-file", "/etc/jwks.json", "--jwt-issuer", "i"},
+        {"--jwks-url", "https://id.example.com/jwks", "--jwt-audience", "a"}})
+    EXPECT_NE(refusal(partial).find("need --jwt-issuer and --jwt-audience"), std::string::npos);
+  EXPECT_FALSE(resolved({"--jwt-secret-file", "/run/secret"}).jwt_issuer) << "an HS256 secret is this app's alone";
 
   for (std::string bad : {"ftp://id.example.com/jwks", "id.example.com/jwks", "http://", "HTTPS://x"})
     EXPECT_NE(refusal({"--jwks-url", bad}).find("--jwks-url must be an http:// or https:// URL"), std::string::npos);
@@ -229,14 +237,16 @@ TEST(Settings, TheEnvironmentNamesEachSettingAndAnEmptyVariableIsUnset) {
                                                     {"AVSYNC_JWKS_URL", "https://id.example.com/jwks"},
                                                     {"AVSYNC_CORS_ORIGIN", "https://a.example.com, https://b.example.com"},
                                                     {"AVSYNC_LOG_RETENTION_DAYS", "0"},
-                                                    {"AVSYNC_JWT_ISSUER", ""}}));
+                                                    {"AVSYNC_JWT_ISSUER", "https://id.example.com"},
+                                                    {"AVSYNC_JWT_AUDIENCE", "avsync"},
+                                                    {"AVSYNC_JWT_SECRET_FILE", ""}}));
   EXPECT_EQ(s.listen, (ListenAddress{"0.0.0.0", 9000}));
   EXPECT_EQ(s.workers, 6u);
   EXPECT_EQ(s.db_pool, 7u);
   EXPECT_EQ(s.jwks_url, "https://id.example.com/jwks");
   EXPECT_EQ(s.cors_origins, (std::vector<std::string>{"https://a.example.com", "https://b.example.com"}));
   EXPECT_EQ(s.log_retention, std::chrono::days(0)) << "0 keeps the log forever";
-  EXPECT_FALSE(s.jwt_issuer);
+  EXPECT_FALSE(s.jwt_secret_file) << "an empty variable is unset";
 
   EXPECT_EQ(refusal({}, environment({{"AVSYNC_WORKERS", "many"}})),
             "AVSYNC_WORKERS must be an integer from 1 to 1000 (got \"many\")");

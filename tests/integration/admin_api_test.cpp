@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "sync_fixture.hpp"
+#include "testing/jwt_signer.hpp"
 #include "testing/test_dir.hpp"
 
 namespace avsync::testing {
@@ -17,12 +18,15 @@ class AdminApiTest : public SyncServerTest {
  protected:
   AdminApiTest() {
     std::ofstream(dir_.file("admin-token")) << kCredential << "\n";  // a trailing newline is trimmed
+    std::ofstream(dir_.file("jwt-secret")) << kJwtSecret;
   }
+  // JWTs are accepted too, so a JWT that works on /sync/* can be shown not to open /admin/*.
   std::vector<std::string> serve_args() const override {
     auto args = SyncServerTest::serve_args();
-    args.insert(args.end(), {"--admin-token-file", dir_.file("admin-token")});
+    args.insert(args.end(), {"--admin-token-file", dir_.file("admin-token"), "--jwt-secret-file", dir_.file("jwt-secret")});
     return args;
   }
+  static constexpr char kJwtSecret[] = "the-app-backend-hs256-secret-of-32-bytes-or-more";
 
   HttpResult admin(const std::string& method, const std::string& target, const std::string& body = "",
                    const std::string& credential = kCredential) {
@@ -141,9 +145,12 @@ TEST_F(AdminApiTest, BadRequestsAreRefusedWithAClearErrorAndChangeNothing) {
 TEST_F(AdminApiTest, OnlyTheAdminCredentialOpensItNeverATenantTokenOrAJwt) {
   const std::string businesses = count("businesses"), tokens = count("auth_tokens");
   const std::string credential = kCredential;
-  // A JWT shaped like any app's: the admin API never verifies one, it compares credentials.
-  const std::string jwt =
-      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiIsImJ1c2luZXNzSWQiOiJ4In0.c2lnbmF0dXJl";
+  // A valid JWT of this server (it opens /sync/*), even one whose claims say "admin".
+  const std::int64_t exp = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count() + 600;
+  const std::string jwt = JwtSigner::hs256(kJwtSecret).sign(
+      {{"sub", "admin"}, {"businessId", business_a}, {"role", "admin"}, {"exp", exp}});
+  ASSERT_EQ(http->get_changes(jwt).status, 200);
   const std::vector<std::string> refused{"",
                                          "Bearer " + token_a,
                                          "Bearer " + jwt,
@@ -169,6 +176,22 @@ TEST_F(AdminApiTest, OnlyTheAdminCredentialOpensItNeverATenantTokenOrAJwt) {
   // The credential is not a tenant token either.
   EXPECT_EQ(http->get_changes(credential).status, 401);
   EXPECT_EQ(admin("GET", "/admin/tokens?businessId=" + business_a).status, 200);
+}
+
+// Wrong credentials spend the address's budget of failed authentications.
+class AdminFailureLimitTest : public AdminApiTest {
+ protected:
+  std::vector<std::string> serve_args() const override {
+    auto args = AdminApiTest::serve_args();
+    args.insert(args.end(), {"--auth-failure-limit", "1", "--auth-failure-burst", "3"});
+    return args;
+  }
+};
+
+TEST_F(AdminFailureLimitTest, GuessingTheCredentialIsRateLimited) {
+  const std::string wrong = std::string(kCredential).substr(1) + "x";
+  for (int i = 0; i < 3; ++i) expect_error(admin("GET", "/admin/tokens?businessId=x", "", wrong), 401, "UNAUTHENTICATED");
+  expect_error(admin("GET", "/admin/tokens?businessId=x", "", wrong), 429, "RATE_LIMITED");
 }
 
 TEST_F(SyncServerTest, WithoutAnAdminCredentialTheAdminApiDoesNotExist) {

@@ -15,7 +15,7 @@ class CorsTest : public SyncServerTest {
  protected:
   std::vector<std::string> serve_args() const override {
     auto args = SyncServerTest::serve_args();
-    args.insert(args.end(), {"--cors-origin", kApp, "--cors-origin", kDev});
+    args.insert(args.end(), {"--cors-origin", kApp, "--cors-origin", kDev, "--body-limit", "4096"});
     return args;
   }
   HttpResult preflight(const std::string& path, const std::string& origin, const std::string& method) {
@@ -78,6 +78,13 @@ TEST_F(CorsTest, AnswersToAListedOriginCarryTheOriginErrorsAndRetryAfterIncluded
   auto refused = http->request("GET", "/sync/changes", "", {{"Authorization", "Bearer avs_nope"}, {"Origin", kApp}});
   EXPECT_EQ(refused.status, 401);
   EXPECT_EQ(refused.headers["access-control-allow-origin"], kApp);
+
+  // The HTTP layer's own refusals too: a browser app must see a 413 to split its batch.
+  auto too_large = http->request("POST", "/sync/batch", std::string(5000, ' '),
+                                 {{"Authorization", "Bearer " + token_a}, {"Content-Type", "application/json"},
+                                  {"Origin", kApp}});
+  EXPECT_EQ(too_large.status, 413) << too_large.body;
+  EXPECT_EQ(too_large.headers["access-control-allow-origin"], kApp);
 
   // Only /sync/* is offered to browsers.
   auto health = http->request("GET", "/healthz", "", {{"Origin", kApp}});

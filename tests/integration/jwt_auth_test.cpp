@@ -3,6 +3,8 @@
 // tenant. Every refusal is a 401 that says why and changes nothing.
 
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "document_server.hpp"
 #include "testing/jwt_signer.hpp"
@@ -96,8 +98,18 @@ TEST_F(JwtAuthTest, ABetterAuthTokenIsAcceptedAndItsOrganizationIsTheTenant) {
   EXPECT_EQ(pull_all(key_.sign(better_auth_payload(organization, "usr_other"))).size(), 1u);
   EXPECT_TRUE(pull_all(token_for("org_Other")).empty());
   // Any printable ASCII names a business: spaces, slashes, quotes.
-  EXPECT_TRUE(pull_all(token_for(R"(acme / "norte" 7)")).empty());
+  const std::string quoted = R"(acme / "norte" 7)";
+  EXPECT_TRUE(pull_all(token_for(quoted)).empty());
   EXPECT_EQ(count("businesses"), "5");
+  // The request log stays one JSON object per line, whatever a claim holds.
+  int logged = 0;
+  std::istringstream log(server->log());
+  for (std::string line; std::getline(log, line);) {
+    if (!line.starts_with("{\"method\"")) continue;
+    auto entry = parse_json_body(line);
+    if (entry.is_object() && entry.at("business").as_string() == quoted) ++logged;
+  }
+  EXPECT_GE(logged, 1) << server->log();
 }
 
 TEST_F(JwtAuthTest, AJwtNamingAnOpaqueTokensBusinessSharesItsData) {
@@ -126,6 +138,8 @@ TEST_F(JwtAuthTest, EveryRejectionIs401SaysWhyAndChangesNothing) {
     else payload[name] = std::move(value);
     return payload;
   };
+  object business_null = better_auth_payload("org_attacker");
+  business_null["activeOrganizationId"] = nullptr;  // what a session without an active organization signs
   object business_under_another_name = with("activeOrganizationId", nullptr);
   business_under_another_name["businessId"] = "org_x";
   const std::string good = token_for("org_attacker");
@@ -163,7 +177,8 @@ TEST_F(JwtAuthTest, EveryRejectionIs401SaysWhyAndChangesNothing) {
       {"another audience", key_.sign(with("aud", "someone-else")), "aud"},
       {"an unknown kid", stranger.sign(better_auth_payload("org_attacker")), "unknown kid"},
       {"no business claim", key_.sign(with("activeOrganizationId", nullptr)), "activeOrganizationId"},
-      {"a null business claim", key_.sign(business_under_another_name),
+{"a null business claim", key_.sign(business_null), "not a string"},
+      {"the default claim name instead of the configured one", key_.sign(business_under_another_name),
        "activeOrganizationId"},
       {"a numeric business claim", key_.sign(with("activeOrganizationId", 42)), "not a string"},
       {"an empty business claim", key_.sign(with("activeOrganizationId", "")), "printable ASCII"},
@@ -219,6 +234,13 @@ class JwksUrlTest : public JwtAuthTest {
                              "--jwt-business-claim", "activeOrganizationId"});
     return args;
   }
+  // The server fetches the URL in the background at start; until then a JWT is a 503.
+  void SetUp() override {
+    JwtAuthTest::SetUp();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (http->get_changes(token_for("org_warmup")).status == 503 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   DocumentServer endpoint_{jwks_json({key_.jwk()})};
 };
 
@@ -248,6 +270,44 @@ TEST_F(JwksUrlTest, WhenTheUrlIsDownTheCachedKeysKeepWorking) {
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_EQ(http->get_changes(token).status, 200);
   EXPECT_EQ(pull_all(token).size(), 20u);
+}
+
+// The app's key server is down when avsync starts: JWTs are "retry" (503), never "sign in
+// again" (401), and device tokens work.
+class JwksUrlDownAtStartTest : public JwksUrlTest {
+ protected:
+  JwksUrlDownAtStartTest() { endpoint_.take_down(); }
+  void SetUp() override { JwtAuthTest::SetUp(); }
+};
+
+TEST_F(JwksUrlDownAtStartTest, JwtsAreToldToRetryNotRefused) {
+  for (int i = 0; i < 3; ++i) {
+    auto res = http->get_changes(token_for("org_early"));
+    EXPECT_EQ(res.status, 503) << res.body;
+    EXPECT_EQ(res.headers["retry-after"], "1");
+    EXPECT_EQ(parse_json_body(res.body).at("error").at("code").as_string(), "UNAVAILABLE");
+  }
+  EXPECT_EQ(http->get_changes(token_a).status, 200);
+  EXPECT_EQ(count("businesses"), "2") << "nothing was created for a token not yet verified";
+}
+
+// Refused JWTs count against their address's failed authentications, like unknown tokens.
+class JwtFailureLimitTest : public JwtAuthTest {
+ protected:
+  std::vector<std::string> serve_args() const override {
+    auto args = JwtAuthTest::serve_args();
+    args.insert(args.end(), {"--auth-failure-limit", "1", "--auth-failure-burst", "3"});
+    return args;
+  }
+};
+
+TEST_F(JwtFailureLimitTest, RefusedJwtsSpendTheAddresssFailureBudget) {
+  object expired = better_auth_payload("org_guess");
+  expired["exp"] = now_seconds() - 3600;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(http->get_changes(key_.sign(expired)).status, 401) << i;
+  auto limited = http->get_changes(JwtSigner::ed25519(key_.kid()).sign(better_auth_payload("org_guess")));
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_TRUE(limited.headers.count("retry-after"));
 }
 
 // The randomized tenant attack of tenant_attack_test.cpp, with both tenants signed in by JWT.

@@ -218,18 +218,23 @@ void log_request(const HttpRequest& request, const HttpResponse& response,
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start).count();
   std::string path = request.target.substr(0, request.target.find('?')).substr(0, 256);
-  // One JSON object per line. The path is the only client-chosen text: quotes and
-  // control characters in it are neutralised so a line stays one valid object.
+  // One JSON object per line. The path and the business id (a JWT's claim: any printable
+  // ASCII) are chosen by clients: quotes and control characters in them are neutralised
+  // so a line stays one valid object and cannot forge another field.
   std::ostringstream out;
+  auto text = [&out](std::string_view value) {
+    for (char c : value) {
+      if (c == '"' || c == '\\') out << '\\' << c;
+      else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) out << '?';
+      else out << c;
+    }
+  };
   out << "{\"method\":\"" << request.method << "\",\"path\":\"";
-  for (char c : path) {
-    if (c == '"' || c == '\\') out << '\\' << c;
-    else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) out << '?';
-    else out << c;
-  }
+  text(path);
   out << "\",\"status\":" << response.status << ",\"latency_ms\":" << micros / 1000 << "."
-      << (micros % 1000) / 100 << ",\"business\":\"" << response.business_id
-      << "\",\"operations\":" << response.operation_count << "}\n";
+      << (micros % 1000) / 100 << ",\"business\":\"";
+  text(response.business_id);
+  out << "\",\"operations\":" << response.operation_count << "}\n";
   std::cerr << out.str();
 }
 
@@ -362,41 +367,46 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       co_await reject(stream, ErrorCode::bad_request, "request headers are too large");
       break;
     }
-    if (ec == http::error::body_limit) {  // a declared Content-Length over the limit
-      co_await reject(stream, ErrorCode::payload_too_large, body_limit_message(options));
-      break;
-    }
     if (is_disconnect(ec)) break;
-    if (ec) {
+    if (ec && ec != http::error::body_limit) {
       co_await reject(stream, ErrorCode::bad_request, "malformed HTTP request: " + ec.message());
       break;
     }
     auto& header = parser.get();
-    if (auto refused = check_transfer_encoding(parser)) {
-      co_await answer_and_close(stream, std::move(*refused));
-      break;
-    }
-    if (header.count(http::field::authorization) > 1) {
-      co_await reject(stream, ErrorCode::bad_request, "a request may carry one Authorization header only");
-      break;
-    }
-    if (auto length = parser.content_length(); length && *length > options.body_limit) {
-      co_await reject(stream, ErrorCode::payload_too_large, body_limit_message(options));
-      break;
-    }
-
     auto start = std::chrono::steady_clock::now();
     HttpRequest request{std::string(header.method_string()), std::string(header.target()),
                         std::string(header[http::field::content_type]),
                         std::string(header[http::field::authorization]), connection->address, {}};
     request.origin = std::string(header[http::field::origin]);
     request.requested_method = std::string(header[http::field::access_control_request_method]);
+    // From here on every answer carries the CORS headers its origin needs, so a browser app
+    // can read a 413 (to split its batch) or a 503's Retry-After.
+    auto refuse = [&](HttpResponse response) {
+      state.router.decorate(request, response);
+      return answer_and_close(stream, std::move(response));
+    };
+    // A declared Content-Length over the limit.
+    const bool too_long = ec == http::error::body_limit ||
+                          (parser.content_length() && *parser.content_length() > options.body_limit);
+    if (auto refused = check_transfer_encoding(parser)) {
+      co_await refuse(std::move(*refused));
+      break;
+    }
+    if (header.count(http::field::authorization) > 1) {
+      co_await refuse(error_response(ErrorCode::bad_request, "a request may carry one Authorization header only"));
+      break;
+    }
+    if (too_long) {
+      co_await refuse(error_response(ErrorCode::payload_too_large, body_limit_message(options)));
+      break;
+    }
+
     // The head decides first: /sync/* reads the store (the token) or verifies a JWT, and
     // /admin/* hashes a credential, on a worker.
     Admission admission;
     if (request.target.starts_with("/sync/") || request.target.starts_with("/admin/")) {
       if (state.workers_full()) {
-        co_await answer_and_close(stream, busy_response("the server is busy; retry later"));
+        co_await refuse(busy_response("the server is busy; retry later"));
         break;
       }
       ++state.pending_jobs;
@@ -433,12 +443,12 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     stream.expires_after(options.read_timeout);
     std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (ec == http::error::body_limit) {
-      co_await reject(stream, ErrorCode::payload_too_large, body_limit_message(options));
+      co_await refuse(error_response(ErrorCode::payload_too_large, body_limit_message(options)));
       break;
     }
     if (is_disconnect(ec)) break;
     if (ec) {
-      co_await reject(stream, ErrorCode::bad_request, "malformed HTTP request: " + ec.message());
+      co_await refuse(error_response(ErrorCode::bad_request, "malformed HTTP request: " + ec.message()));
       break;
     }
     auto req = parser.release();
