@@ -7,7 +7,7 @@ SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client bench-hostile soak fuzz package clean
+.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client bench-hostile bench-auth soak fuzz package clean
 
 all: build
 
@@ -35,6 +35,11 @@ bench: build
 # beside its baseline; ARGS="--db postgres" for PostgreSQL.
 bench-hostile: build
 	@scripts/bench-hostile $(BUILD) $(ARGS)
+
+# What authenticating a request costs: a device token beside a JWT of each algorithm
+# (medians of five repetitions).
+bench-auth: build
+	@$(BUILD)/bench/avsync-auth-bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 # libFuzzer targets (clang, ASan+UBSan) for SECONDS each (default 60).
 fuzz: bootstrap

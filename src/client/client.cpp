@@ -234,7 +234,9 @@ class Client::Impl {
       if (result) {
         sync_store_.clear_setting("last_error_code");
         sync_store_.clear_setting("last_error_message");
-      } else {
+      } else if (result.error().code != ErrorCode::cancelled) {
+        // A cycle cut short by stop() says nothing of how syncing last ended: the file
+        // keeps what the last finished cycle recorded.
         sync_store_.set_setting("last_error_code", to_wire(result.error().code));
         sync_store_.set_setting("last_error_message", result.error().message);
       }

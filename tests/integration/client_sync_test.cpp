@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -213,6 +215,36 @@ TEST_F(ClientSyncTest, TheEngineReportsOfflineBacksOffWithinTheCapAndDrainsWhenT
   EXPECT_EQ(done.operations_pushed, 5u);
   EXPECT_FALSE(done.last_error) << (done.last_error ? done.last_error->message : "") << "\n" << server->log();
   EXPECT_EQ(replica_of(*a), server_state(token_a));
+}
+
+// stop() during a request cancels it: that is not how syncing ended, so neither this
+// client nor the next process to open the file reports it as an error.
+TEST_F(ClientSyncTest, StoppingTheEngineMidRequestLeavesNoErrorBehind) {
+  // A server that takes connections and never answers.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  ClientOptions options;
+  options.data_path = data_path("stopped");
+  options.request_timeout = 20s;
+  {
+    auto client = Client::open(options);
+    ASSERT_TRUE(client) << client.error().message;
+    ASSERT_TRUE((*client)->configure("http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()), token_a));
+    StatusRecorder log;
+    (*client)->set_observer([&](const SyncStatus& s) { log(s); });
+    (*client)->start();
+    ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::syncing; }));
+    std::this_thread::sleep_for(100ms);  // the request is on its way
+    (*client)->stop();
+    SyncStatus stopped = (*client)->status();
+    EXPECT_EQ(stopped.state, SyncState::idle);
+    EXPECT_FALSE(stopped.last_error) << stopped.last_error->message;
+  }
+  auto reopened = Client::open(options);
+  ASSERT_TRUE(reopened);
+  SyncStatus fresh = (*reopened)->status();
+  EXPECT_EQ(fresh.state, SyncState::idle);
+  EXPECT_FALSE(fresh.last_error) << fresh.last_error->message;
 }
 
 TEST_F(ClientSyncTest, TheEngineSyncsSoonAfterALocalWrite) {
