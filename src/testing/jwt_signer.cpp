@@ -12,26 +12,16 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "core/openssl_ptr.hpp"
+
 namespace avsync::testing {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct EcdsaSigFree {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
+using ssl::BioPtr;
+using ssl::BnPtr;
+using ssl::EcdsaSigPtr;
+using ssl::MdCtxPtr;
+using ssl::PkeyPtr;
 
 [[noreturn]] void fail(const char* what) {
   ERR_clear_error();
@@ -60,7 +50,7 @@ std::string bn_param(EVP_PKEY* key, const char* name, int width = 0) {
 // DER ECDSA signature to JOSE's r||s (RFC 7518 §3.4).
 std::string es256_raw(std::string_view der) {
   const unsigned char* p = bytes(der);
-  std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(
+  EcdsaSigPtr sig(
       d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig) fail("d2i_ECDSA_SIG");
   const BIGNUM* r = nullptr;
@@ -133,7 +123,7 @@ boost::json::object JwtSigner::jwk(std::optional<std::string> alg) const {
 
 std::string JwtSigner::public_pem() const {
   if (!key_->pkey) throw std::logic_error("an HS256 signer has no public key");
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key_->pkey.get()) != 1) fail("PEM_write_bio_PUBKEY");
   char* data = nullptr;
   long length = BIO_get_mem_data(bio.get(), &data);
@@ -170,7 +160,7 @@ std::string JwtSigner::signature(std::string_view input) const {
       fail("HMAC-SHA256");
     return std::string(reinterpret_cast<const char*>(mac), length);
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   const EVP_MD* digest = alg_ == "EdDSA" ? nullptr : EVP_sha256();
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, digest, nullptr, key_->pkey.get()) != 1)
     fail("EVP_DigestSignInit");
