@@ -64,11 +64,12 @@ struct DocumentServer::Impl {
 
   void stop() {
     if (!acceptor) return;
-    beast::error_code ignored;
-    // shutdown() wakes the blocking accept(); close() alone does not on Linux.
+    // shutdown() on the descriptor wakes the blocking accept() (close() alone does not on
+    // Linux); the acceptor object itself is closed only once its thread is gone.
     ::shutdown(acceptor->native_handle(), SHUT_RDWR);
-    acceptor->close(ignored);
     thread.join();
+    beast::error_code ignored;
+    acceptor->close(ignored);
     acceptor.reset();
   }
 };
