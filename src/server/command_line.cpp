@@ -8,6 +8,7 @@
 #include <span>
 
 #include "core/clock.hpp"
+#include "core/schema_doc.hpp"
 #include "server/auth.hpp"
 #include "server/serve.hpp"
 #include "server/settings.hpp"
@@ -17,7 +18,7 @@ namespace avsync::server {
 namespace {
 
 // Flags that take no value. -h is --help.
-constexpr std::string_view kSwitches[] = {"--print-config", "--markdown"};
+constexpr std::string_view kSwitches[] = {"--print-config", "--markdown", "--json"};
 
 // A flag of one admin command (serve's and the database's are the settings table's).
 struct CommandFlag {
@@ -27,8 +28,15 @@ struct CommandFlag {
   std::string_view default_text;  // empty: required
 };
 
+// A switch a command takes, e.g. --print-config.
+struct CommandSwitch {
+  std::string_view name;  // with its dashes
+  std::string_view help;
+  std::string_view details;  // may be empty
+};
+
 // Which rows of the settings table a command takes.
-enum class SettingsUsed { all, database };
+enum class SettingsUsed { all, database, none };
 
 struct Command {
   std::string_view name;      // its words, space-separated: "admin create-token"
@@ -36,14 +44,25 @@ struct Command {
   std::string_view summary;   // one line
   std::span<const CommandFlag> flags;
   SettingsUsed settings;
-  std::span<const std::string_view> switches;
-  // Runs it with its settings resolved (for SettingsUsed::database, only `db`).
+  std::span<const CommandSwitch> switches;
+  // Runs it with its settings resolved (for SettingsUsed::database, only `db`; for
+  // SettingsUsed::none, nothing).
   int (*run)(const CommandLine&, const ResolvedSettings&);
 };
 
 constexpr std::string_view kProgram = "avsync-server";
 
 bool is_database_setting(const SettingSpec& spec) { return spec.name == "config" || spec.name == "db"; }
+
+bool takes_setting(const Command& command, const SettingSpec& spec) {
+  return command.settings == SettingsUsed::all ||
+         (command.settings == SettingsUsed::database && is_database_setting(spec));
+}
+
+bool takes_switch(const Command& command, std::string_view name) {
+  return std::any_of(command.switches.begin(), command.switches.end(),
+                     [&](const CommandSwitch& s) { return s.name == name; });
+}
 
 // ---- Usage errors and help ------------------------------------------------------------
 
@@ -89,14 +108,10 @@ void print_command_help(std::ostream& out, const Command& command, const Environ
     print_flag(out, "--" + std::string(flag.name), flag.value_name, flag.help, details);
   }
   for (const SettingSpec& spec : serve_settings_table())
-    if (command.settings == SettingsUsed::all || is_database_setting(spec)) print_setting(out, spec, env);
-  for (std::string_view name : command.switches) {
-    if (name == "--print-config")
-      print_flag(out, name, "",
-                 "print the resolved settings as a TOML config file, each with where it came from, and exit",
-                 "a database password is shown as ***");
-  }
+    if (takes_setting(command, spec)) print_setting(out, spec, env);
+  for (const CommandSwitch& s : command.switches) print_flag(out, s.name, "", s.help, s.details);
   print_flag(out, "--help, -h", "", "print this help and exit", "");
+  if (command.settings == SettingsUsed::none) return;
   out << "\nA setting comes from its flag, else its AVSYNC_ variable (empty counts as unset), else\n"
          "the --config file, else its default. See docs/configuration.md.\n";
 }
@@ -131,6 +146,7 @@ std::optional<std::uint64_t> integer_flag(const CommandLine& cmd, std::string_vi
 int run_create_business(const CommandLine& cmd, const ResolvedSettings& resolved);
 int run_create_token(const CommandLine& cmd, const ResolvedSettings& resolved);
 int run_revoke_token(const CommandLine& cmd, const ResolvedSettings& resolved);
+int run_schema(const CommandLine& cmd, const ResolvedSettings&);
 
 constexpr CommandFlag kCreateBusinessFlags[] = {{"name", "NAME", "the business's display name", ""}};
 const std::string kTtlHelp = "hours until the token expires, 1 to " + std::to_string(kMaxTokenTtlHours);
@@ -140,7 +156,12 @@ const CommandFlag kCreateTokenFlags[] = {
     {"user", "NAME", "the user the token stands for", ""},
     {"ttl-hours", "N", kTtlHelp, kTtlDefault}};
 constexpr CommandFlag kRevokeTokenFlags[] = {{"token", "TOKEN", "the token to revoke", ""}};
-constexpr std::string_view kServeSwitches[] = {"--print-config"};
+constexpr CommandSwitch kServeSwitches[] = {
+    {"--print-config", "print the resolved settings as a TOML config file, each with where it came from, and exit",
+     "a database password is shown as ***"}};
+constexpr CommandSwitch kSchemaSwitches[] = {
+    {"--json", "print the schema as one JSON object, for code generators", "docs/schema.md describes its shape"},
+    {"--markdown", "print the schema as Markdown", "docs/schema.md is this output"}};
 
 const Command kCommands[] = {
     {"serve", "[--listen HOST:PORT] [--config FILE] [--db URL] [FLAGS]",
@@ -156,6 +177,9 @@ const Command kCommands[] = {
      SettingsUsed::database, {}, run_create_token},
     {"admin revoke-token", "--token TOKEN [--config FILE] [--db URL]", "Revokes a device token.",
      kRevokeTokenFlags, SettingsUsed::database, {}, run_revoke_token},
+    {"schema", "[--json | --markdown]",
+     "Prints the entity schema (docs/protocol.md §5) as text, JSON or Markdown; needs no database.", {},
+     SettingsUsed::none, kSchemaSwitches, run_schema},
 };
 
 const Command& command_named(std::string_view name) {
@@ -206,6 +230,14 @@ int run_revoke_token(const CommandLine& cmd, const ResolvedSettings& resolved) {
     return 1;
   }
   std::cerr << "avsync-server: token revoked\n";
+  return 0;
+}
+
+int run_schema(const CommandLine& cmd, const ResolvedSettings&) {
+  const bool json = cmd.has_switch("--json");
+  const bool markdown = cmd.has_switch("--markdown");
+  if (json && markdown) return usage("schema takes --json or --markdown, not both", &command_named("schema"));
+  std::cout << (json ? render_schema_json() : markdown ? render_schema_markdown() : render_schema_text());
   return 0;
 }
 
@@ -299,8 +331,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       out.flags.emplace_back(name, arg.substr(eq + 1));
     } else if (i + 1 < argc) {
       out.flags.emplace_back(arg, argv[++i]);
-    } else if (!out.help) {
-      return Error{ErrorCode::bad_request, arg + " needs a value"};
+    } else {
+      out.missing_value = name;
     }
   }
   // "serve --listen --help": the flag swallowed --help as its value; the help was meant.
@@ -312,10 +344,14 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
 int run_command(const CommandLine& cmd) {
   if (cmd.words.empty() && !cmd.help) return usage("missing command");
   if (cmd.help || cmd.words[0] == "help") {
-    const bool markdown = cmd.has_switch("--markdown");
     auto words = std::span(cmd.words);
     if (!cmd.help) words = words.subspan(1);
-    auto text = help_text(words, markdown);
+    // "schema --markdown --help": the switch is the command's own, not help's.
+    const std::string name = joined(words);
+    const bool own_markdown = std::any_of(std::begin(kCommands), std::end(kCommands), [&](const Command& c) {
+      return c.name == name && takes_switch(c, "--markdown");
+    });
+    auto text = help_text(words, cmd.has_switch("--markdown") && !own_markdown);
     if (!text) return usage(text.error().message);
     std::cout << *text;
     return 0;
@@ -335,21 +371,24 @@ int run_command(const CommandLine& cmd) {
     return usage("unknown command '" + cmd.words[0] + "'");
   }
 
-  // Every flag must be one the command takes, so a typo is a usage error, never ignored.
-  for (const auto& [flag, _] : cmd.flags) {
+  // Every flag must be one the command takes, so a typo is a usage error, never ignored
+  // (and "schema --xml" is not told that --xml needs a value).
+  std::vector<std::string> given;
+  for (const auto& [flag, _] : cmd.flags) given.push_back(flag);
+  if (cmd.missing_value) given.push_back(*cmd.missing_value);
+  for (const std::string& flag : given) {
     const bool own = std::any_of(command->flags.begin(), command->flags.end(),
                                  [&](const CommandFlag& f) { return flag == "--" + std::string(f.name); });
     const SettingSpec* setting = flag.starts_with("--") ? find_setting(std::string_view(flag).substr(2)) : nullptr;
-    const bool takes_setting =
-        setting && (command->settings == SettingsUsed::all || is_database_setting(*setting));
-    if (!own && !takes_setting) return usage("unknown flag " + flag, command);
+    if (!own && !(setting && takes_setting(*command, *setting))) return usage("unknown flag " + flag, command);
   }
   for (const std::string& s : cmd.switches)
-    if (std::find(command->switches.begin(), command->switches.end(), s) == command->switches.end())
-      return usage("unknown flag " + s, command);
+    if (!takes_switch(*command, s)) return usage("unknown flag " + s, command);
+  if (cmd.missing_value) return usage(*cmd.missing_value + " needs a value", command);
 
-  const Environment env = Environment::of_process();
   ResolvedSettings resolved;
+  if (command->settings == SettingsUsed::none) return command->run(cmd, resolved);
+  const Environment env = Environment::of_process();
   if (command->settings == SettingsUsed::all) {
     auto all = resolve_serve_settings(cmd, env);
     if (!all) return usage(all.error().message, command);

@@ -21,6 +21,10 @@ struct CommandLine {
   // Flags that take no value, e.g. "--print-config"; "--help" and "-h" set `help` instead.
   std::vector<std::string> switches;
   bool help = false;
+  // The last argument, when it is a flag that takes a value and none followed ("serve
+  // --listen"). run_command refuses it, as an unknown flag when the command does not take
+  // it, else as a flag without its value.
+  std::optional<std::string> missing_value;
 
   // The last occurrence of `name` ("--db"), nullopt when absent: a later flag wins.
   std::optional<std::string> flag(std::string_view name) const;
@@ -30,8 +34,8 @@ struct CommandLine {
 };
 
 // Splits argv. A flag takes a value ("--name value" or "--name=value") unless it is one of
-// the switches (--print-config, --markdown) or --help / -h. bad_request when a flag's value
-// is missing or a switch is given one. After --help, a missing value is not an error.
+// the switches (--print-config, --markdown, --json) or --help / -h; a last flag without its
+// value is noted in `missing_value`. bad_request when a switch is given a value.
 Result<CommandLine> parse_command_line(int argc, const char* const* argv);
 
 // What `avsync-server help WORDS...` prints: the overview for no words, the admin commands
@@ -40,9 +44,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv);
 // Markdown (docs/configuration.md). bad_request for words that name no command.
 Result<std::string> help_text(std::span<const std::string> words, bool markdown);
 
-// Runs the command; returns the process exit code (0 ok, 1 failure, 2 usage). Help, asked
-// for any way, prints on stdout and returns 0. Throws what opening the store or serving
-// throws (main reports it and exits 1).
+// Runs the command; returns the process exit code (0 ok, 1 failure, 2 usage: an unknown
+// command or flag, a flag without its value, and the like, said on stderr). Help, asked for
+// any way, prints on stdout and returns 0. Throws what opening the store or serving throws
+// (main reports it and exits 1).
 int run_command(const CommandLine& command);
 
 }  // namespace avsync::server

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 
+#include "core/schema_doc.hpp"
 #include "server/settings.hpp"
 
 namespace avsync::server {
@@ -49,8 +51,14 @@ TEST(CommandLine, WordsAndFlagsAreSeparated) {
   EXPECT_EQ(cmd.words, (std::vector<std::string>{"admin", "create-token"}));
   EXPECT_EQ(cmd.flag("--user"), "ana");
   EXPECT_FALSE(cmd.flag("--ttl-hours"));
-  const char* dangling[] = {"avsync-server", "serve", "--listen"};
-  EXPECT_FALSE(parse_command_line(3, dangling));
+  EXPECT_FALSE(cmd.missing_value);
+}
+
+TEST(CommandLine, ALastFlagWithoutItsValueIsNotedForTheCommandToJudge) {
+  auto cmd = parse({"serve", "--workers", "2", "--listen"});
+  EXPECT_EQ(cmd.missing_value, "--listen");
+  EXPECT_FALSE(cmd.flag("--listen"));
+  EXPECT_EQ(cmd.flag("--workers"), "2");
 }
 
 TEST(CommandLine, ARepeatedFlagKeepsEveryOccurrenceAndTheLastOneIsItsValue) {
@@ -80,6 +88,10 @@ TEST(CommandLine, SwitchesTakeNoValue) {
   EXPECT_EQ(cmd.flag("--workers"), "2");
   const char* with_value[] = {"avsync-server", "serve", "--print-config=yes"};
   EXPECT_FALSE(parse_command_line(3, with_value));
+  auto schema = parse({"schema", "--json", "--markdown"});
+  EXPECT_TRUE(schema.has_switch("--json"));
+  EXPECT_TRUE(schema.has_switch("--markdown"));
+  EXPECT_TRUE(schema.flags.empty());
 }
 
 std::string help(std::vector<std::string> words, bool markdown = false) {
@@ -109,13 +121,16 @@ TEST(CommandLineHelp, EveryCommandHasHelpWithItsOwnFlagsAndTheDatabaseOnes) {
       {{"admin", "create-token"}, {"--business ID", "--user NAME", "--ttl-hours N", "default: 720", "--db URL"}},
       {{"admin", "revoke-token"}, {"--token TOKEN", "--db URL", "--config FILE"}},
       {{"admin"}, {"create-business", "create-token", "revoke-token"}},
-      {{}, {"serve", "migrate", "admin create-token", "help [COMMAND]"}},
+      {{"schema"}, {"usage: avsync-server schema [--json | --markdown]", "--json", "--markdown", "docs/schema.md"}},
+      {{}, {"serve", "migrate", "admin create-token", "schema ", "help [COMMAND]"}},
   };
   for (const auto& [words, needles] : expected) {
     const std::string text = help(words);
     for (const std::string& needle : needles) EXPECT_NE(text.find(needle), std::string::npos) << needle << "\n" << text;
   }
   EXPECT_EQ(help({"migrate"}).find("--workers"), std::string::npos) << "migrate takes only the database settings";
+  EXPECT_EQ(help({"schema"}).find("--db"), std::string::npos) << "schema needs no database";
+  EXPECT_EQ(help({"schema"}).find("AVSYNC_"), std::string::npos) << "schema takes no settings";
 }
 
 TEST(CommandLineHelp, UnknownWordsAreAnErrorAndMarkdownIsForServe) {
@@ -123,6 +138,73 @@ TEST(CommandLineHelp, UnknownWordsAreAnErrorAndMarkdownIsForServe) {
   EXPECT_FALSE(help_text(std::vector<std::string>{"admin", "nope"}, false));
   EXPECT_FALSE(help_text(std::vector<std::string>{"migrate"}, true));
   EXPECT_EQ(help({"serve"}, true), serve_settings_markdown());
+}
+
+// What run_command did: its exit code and what it printed.
+struct Outcome {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+Outcome run(std::vector<const char*> args) {
+  const CommandLine cmd = parse(std::move(args));
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  const int exit_code = run_command(cmd);
+  std::cout.flush();
+  std::cerr.flush();
+  std::string out = testing::internal::GetCapturedStdout();
+  return {exit_code, std::move(out), testing::internal::GetCapturedStderr()};
+}
+
+TEST(SchemaCommand, PrintsTheRegistryAsTextJsonOrMarkdownWithoutADatabase) {
+  const Outcome text = run({"schema"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out, render_schema_text());
+  EXPECT_EQ(text.err, "");
+  const Outcome json = run({"schema", "--json"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out, render_schema_json());
+  const Outcome markdown = run({"schema", "--markdown"});
+  EXPECT_EQ(markdown.exit_code, 0) << markdown.err;
+  EXPECT_EQ(markdown.out, render_schema_markdown());
+}
+
+TEST(SchemaCommand, HelpAskedAnyWayDescribesItsSwitches) {
+  for (auto args : {std::vector<const char*>{"schema", "--help"},
+                    {"help", "schema"},
+                    {"schema", "--markdown", "--help"}}) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, help({"schema"}));
+  }
+}
+
+TEST(SchemaCommand, AnUnknownFlagOrBothSwitchesAreAUsageError) {
+  const Outcome xml = run({"schema", "--xml"});
+  EXPECT_EQ(xml.exit_code, 2);
+  EXPECT_EQ(xml.out, "");
+  EXPECT_EQ(xml.err,
+            "avsync-server: unknown flag --xml\n"
+            "usage: avsync-server schema [--json | --markdown]\n"
+            "       (avsync-server help schema lists every flag)\n");
+  const Outcome both = run({"schema", "--json", "--markdown"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--json or --markdown, not both"), std::string::npos) << both.err;
+  const Outcome database = run({"schema", "--db", "sqlite:schema.db"});
+  EXPECT_EQ(database.exit_code, 2);
+  EXPECT_NE(database.err.find("unknown flag --db"), std::string::npos) << database.err;
+  const Outcome word = run({"schema", "sales"});
+  EXPECT_EQ(word.exit_code, 2);
+  EXPECT_NE(word.err.find("schema takes no arguments besides flags"), std::string::npos) << word.err;
+}
+
+TEST(CommandLineUsage, AFlagTheCommandTakesButWithoutItsValueIsAUsageError) {
+  const Outcome r = run({"admin", "revoke-token", "--token"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("avsync-server: --token needs a value\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage: avsync-server admin revoke-token"), std::string::npos) << r.err;
 }
 
 }  // namespace
