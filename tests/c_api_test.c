@@ -82,6 +82,18 @@ int main(int argc, char** argv) {
   CHECK(strstr(text, "\"state\":\"offline\"") && strstr(text, "\"pending\":1"), "status: %s", text);
   avsync_string_free(text);
 
+  /* Checking a server touches no data file. */
+  CHECK(avsync_check_server(url, token, NULL, &error) == AVSYNC_OK, "check: %s", error.message);
+  CHECK(avsync_check_server(url, "avs_not-a-token", NULL, &error) == AVSYNC_UNAUTHENTICATED, "check: %d %s",
+        error.code, error.message);
+  CHECK(avsync_check_server(unreachable, token, "{\"connectTimeoutMs\": 2000}", &error) == AVSYNC_NETWORK,
+        "check unreachable: %d %s", error.code, error.message);
+  CHECK(avsync_check_server("ftp://example.com", token, NULL, &error) == AVSYNC_VALIDATION_ERROR, "check: %d",
+        error.code);
+  CHECK(avsync_client_open("no-such-dir-avsync/none.db", "{\"createIfMissing\": false}", &(avsync_client*){NULL},
+                           &error) == AVSYNC_NOT_CONFIGURED,
+        "open without creating: %d %s", error.code, error.message);
+
   /* Online. */
   CHECK(avsync_client_configure(client, url, token, &error) == AVSYNC_OK, "%s", error.message);
   CHECK(avsync_client_set_observer(client, on_status, &observed, &error) == AVSYNC_OK, "%s", error.message);

@@ -37,6 +37,7 @@ typedef enum avsync_code {
   AVSYNC_LOCAL_STORAGE = 18,
   AVSYNC_NOT_CONFIGURED = 19,
   AVSYNC_CANCELLED = 20,
+  AVSYNC_TLS_FAILURE = 21,
   AVSYNC_INVALID_ARGUMENT = 100 /* a NULL handle or string where one is required */
 } avsync_code;
 
@@ -49,12 +50,22 @@ typedef struct avsync_client avsync_client;
 
 /* Opens (creating) the data file. `options_json` may be NULL or an object with any of:
  * batchSize, pullPageSize, connectTimeoutMs, requestTimeoutMs, syncIntervalMs, debounceMs,
- * retryBaseMs, retryCapMs, maxRetries, caFile. On success *out is a handle to close with
+ * retryBaseMs, retryCapMs, maxRetries, caFile, createIfMissing (false: a missing file is
+ * AVSYNC_NOT_CONFIGURED and nothing is created). On success *out is a handle to close with
  * avsync_client_close. */
 avsync_code avsync_client_open(const char* data_path, const char* options_json,
                                avsync_client** out, avsync_error* error);
 /* Stops the engine and frees the handle. NULL is ignored. */
 void avsync_client_close(avsync_client* client);
+
+/* Asks the server whether it accepts `token` (one request; no data file is touched).
+ * AVSYNC_OK: it answered as an avsync server and took the token. AVSYNC_UNAUTHENTICATED:
+ * it refused the token. AVSYNC_TLS_FAILURE, AVSYNC_BAD_RESPONSE (not an avsync server),
+ * AVSYNC_VALIDATION_ERROR (not an http(s) URL), or an offline code (AVSYNC_NETWORK,
+ * AVSYNC_TIMEOUT, AVSYNC_UNAVAILABLE, ...): nothing could be checked. `options_json` as for
+ * avsync_client_open (its timeouts and caFile are used) or NULL. Blocks on the network. */
+avsync_code avsync_check_server(const char* server_url, const char* token, const char* options_json,
+                                avsync_error* error);
 
 avsync_code avsync_client_configure(avsync_client* client, const char* server_url,
                                     const char* token, avsync_error* error);

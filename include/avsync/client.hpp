@@ -81,7 +81,10 @@ struct RetryPolicy {
 };
 
 struct ClientOptions {
-  std::string data_path = "avsync-client.db";  // the device's SQLite file (created if missing)
+  std::string data_path = "avsync-client.db";  // the device's SQLite file
+  // When false, open() fails with not_configured if the data file does not exist, and
+  // creates nothing (the CLI opens this way for every command but `init`).
+  bool create_if_missing = true;
   std::size_t batch_size = 100;                // operations per POST /sync/batch
   // Changes per GET /sync/changes page (the server caps it at 10,000). Larger pages make
   // an initial sync faster and cost about 3 KB of memory per change.
@@ -102,6 +105,7 @@ struct SyncStatus {
   SyncState state = SyncState::idle;
   std::size_t pending = 0;  // operations waiting to be pushed
   std::size_t failed = 0;   // operations the server rejected
+  bool configured = false;  // a server URL and token are stored (configure)
   std::optional<std::string> last_sync_at;  // last complete push + pull (ISO-8601)
   std::optional<Error> last_error;          // why the last attempt failed
   std::optional<std::chrono::milliseconds> retry_in;  // engine: the backoff delay chosen
@@ -121,8 +125,9 @@ struct SyncReport {
 
 class Client {
  public:
-  // Opens (creating and migrating) the data file. Fails with local_storage when the file
-  // cannot be opened or is not an avsync database.
+  // Opens (creating unless options.create_if_missing is false, and migrating) the data
+  // file. Fails with local_storage when the file cannot be opened or is not an avsync
+  // database, and with not_configured when it does not exist and may not be created.
   static Result<std::unique_ptr<Client>> open(ClientOptions options);
   ~Client();  // stops the engine; pending operations stay in the file
   Client(const Client&) = delete;
@@ -184,6 +189,18 @@ class Client {
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Asks the server whether it takes `token`, with one GET /sync/changes?limit=1, touching no
+// data file (`avsync init` checks this way before it stores anything). Only the options'
+// timeouts and ca_file are used. Blocks on the network.
+// Ok: the server answered as an avsync server and accepted the token. Errors:
+// - validation_error: the URL is not http:// or https://, or the token is not one token;
+// - unauthenticated: the server refused the token (its message says why);
+// - tls_failure: no secure connection (an untrusted certificate, or https:// to a server
+//   that speaks plain HTTP);
+// - bad_response: what answers there is not an avsync server;
+// - network, timeout, unavailable, server_error, rate_limited: nothing could be checked.
+Status check_server(std::string_view server_url, std::string_view token, const ClientOptions& options = {});
 
 std::string_view to_string(SyncState state);       // "idle", "syncing", "error", "offline"
 std::string_view to_string(RowSyncState state);    // "synced", "pending", "failed"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "avsync/client.hpp"
 #include "client/json_format.hpp"
 #include "core/schema.hpp"
+#include "core/schema_doc.hpp"
 
 namespace {
 
@@ -46,7 +48,8 @@ The data file is --data FILE, else $AVSYNC_DATA, else ./avsync-client.db.
 
 exit codes: 0 ok, 1 local failure, 2 usage, 3 offline or server unavailable,
             4 rejected (validation or conflict), 5 not found,
-            6 not configured or token refused, 7 incompatible server response
+            6 not configured or token refused, 7 not an avsync server's answer,
+            8 no secure connection (TLS)
 )";
 
 enum Exit {
@@ -58,6 +61,7 @@ enum Exit {
   kNotFound = 5,
   kUnauthenticated = 6,
   kIncompatible = 7,
+  kTls = 8,
 };
 
 int exit_code_for(ErrorCode code) {
@@ -85,6 +89,8 @@ int exit_code_for(ErrorCode code) {
     case ErrorCode::route_not_found:
     case ErrorCode::method_not_allowed:
       return kIncompatible;
+    case ErrorCode::tls_failure:
+      return kTls;
     case ErrorCode::internal:
     case ErrorCode::local_storage:
       return kLocalFailure;
@@ -199,7 +205,8 @@ void print_row(const Row& row) {
 }
 
 void print_status(const SyncStatus& s) {
-  std::cout << "state: " << to_string(s.state) << "\npending: " << s.pending
+  std::cout << "state: " << (s.configured ? to_string(s.state) : "not configured (run `avsync init --server URL --token TOKEN`)")
+            << "\npending: " << s.pending
             << "\nfailed: " << s.failed
             << "\nlast sync: " << (s.last_sync_at ? *s.last_sync_at : "never") << "\n";
   if (s.last_error) std::cout << "last error: " << to_string(s.last_error->code) << ": " << s.last_error->message << "\n";
@@ -211,58 +218,72 @@ std::string entity_of(std::string_view word) {
   return std::string(word);
 }
 
-int run_entity_command(Client& client, Args& args) {
+// A command whose usage was checked, to run once the data file is open: a wrong command
+// line is exit 2 whether or not the data file exists.
+using Runner = std::function<int(Client&)>;
+
+// The --FIELD VALUE options and --clear FIELDs of add and update.
+FieldValues fields_of(const Args& args) {
+  FieldValues fields;
+  for (const auto& [name, value] : args.options) fields.emplace_back(name, value);
+  for (const auto& name : args.cleared) fields.emplace_back(name, std::nullopt);
+  return fields;
+}
+
+Runner entity_command(Args& args) {
   const std::string entity = entity_of(args.words[0]);
   const std::string verb = args.words.size() > 1 ? args.words[1] : "";
-  auto fields_from_options = [&] {
-    FieldValues fields;
-    for (auto& [name, value] : args.options) fields.emplace_back(name, value);
-    for (auto& name : args.cleared) fields.emplace_back(name, std::nullopt);
-    return fields;
-  };
 
   if (verb == "add") {
     args.expect_words(2, args.words[0] + " add --FIELD VALUE ...");
     auto id = args.take("id");
-    auto row = client.insert(entity, fields_from_options(), id);
-    if (!row) return report(args, row.error());
-    std::cout << (args.json ? client::row_json(*row) : row->id) << "\n";
-    return kOk;
+    return [&args, entity, fields = fields_of(args), id](Client& client) {
+      auto row = client.insert(entity, fields, id);
+      if (!row) return report(args, row.error());
+      std::cout << (args.json ? client::row_json(*row) : row->id) << "\n";
+      return int{kOk};
+    };
   }
   if (verb == "update") {
     args.expect_words(3, args.words[0] + " update ID --FIELD VALUE ...");
-    auto row = client.update(entity, args.words[2], fields_from_options());
-    if (!row) return report(args, row.error());
-    if (args.json) {
-      std::cout << client::row_json(*row) << "\n";
-    } else {
-      std::cout << "updated " << row->entity << " " << row->id << " (" << to_string(row->sync_state) << ")\n";
-    }
-    return kOk;
+    return [&args, entity, fields = fields_of(args)](Client& client) {
+      auto row = client.update(entity, args.words[2], fields);
+      if (!row) return report(args, row.error());
+      if (args.json) {
+        std::cout << client::row_json(*row) << "\n";
+      } else {
+        std::cout << "updated " << row->entity << " " << row->id << " (" << to_string(row->sync_state) << ")\n";
+      }
+      return int{kOk};
+    };
   }
   if (verb == "delete") {
     args.expect_words(3, args.words[0] + " delete ID");
     args.expect_no_options();
-    Status removed = client.remove(entity, args.words[2]);
-    if (!removed) return report(args, removed.error());
-    if (args.json) {
-      std::cout << "{\"deleted\":true}\n";
-    } else {
-      std::cout << "deleted " << entity << " " << args.words[2] << " (pending)\n";
-    }
-    return kOk;
+    return [&args, entity](Client& client) {
+      Status removed = client.remove(entity, args.words[2]);
+      if (!removed) return report(args, removed.error());
+      if (args.json) {
+        std::cout << "{\"deleted\":true}\n";
+      } else {
+        std::cout << "deleted " << entity << " " << args.words[2] << " (pending)\n";
+      }
+      return int{kOk};
+    };
   }
   if (verb == "show") {
     args.expect_words(3, args.words[0] + " show ID");
     args.expect_no_options();
-    auto row = client.get(entity, args.words[2]);
-    if (!row) return report(args, row.error());
-    if (args.json) {
-      std::cout << client::row_json(*row) << "\n";
-    } else {
-      print_row(*row);
-    }
-    return kOk;
+    return [&args, entity](Client& client) {
+      auto row = client.get(entity, args.words[2]);
+      if (!row) return report(args, row.error());
+      if (args.json) {
+        std::cout << client::row_json(*row) << "\n";
+      } else {
+        print_row(*row);
+      }
+      return int{kOk};
+    };
   }
   if (verb == "list") {
     args.expect_words(2, args.words[0] + " list [--FIELD VALUE ...] [--limit N] [--offset N]");
@@ -270,22 +291,64 @@ int run_entity_command(Client& client, Args& args) {
     if (auto limit = args.take("limit")) query.limit = parse_count(*limit, "--limit");
     if (auto offset = args.take("offset")) query.offset = parse_count(*offset, "--offset");
     for (auto& [name, value] : args.options) query.equals.emplace_back(name, value);
-    auto rows = client.list(entity, query);
-    if (!rows) return report(args, rows.error());
-    if (args.json) {
-      std::cout << client::rows_json(*rows) << "\n";
-      return kOk;
-    }
-    for (const Row& row : *rows) {
-      std::cout << row.id;
-      for (const auto& [name, value] : row.fields) {
-        if (value) std::cout << "  " << name << "=" << *value;
+    return [&args, entity, query](Client& client) {
+      auto rows = client.list(entity, query);
+      if (!rows) return report(args, rows.error());
+      if (args.json) {
+        std::cout << client::rows_json(*rows) << "\n";
+        return int{kOk};
       }
-      std::cout << "  [" << to_string(row.sync_state) << "]\n";
-    }
-    return kOk;
+      for (const Row& row : *rows) {
+        std::cout << row.id;
+        for (const auto& [name, value] : row.fields) {
+          if (value) std::cout << "  " << name << "=" << *value;
+        }
+        std::cout << "  [" << to_string(row.sync_state) << "]\n";
+      }
+      return int{kOk};
+    };
   }
   throw UsageError{"usage: avsync " + args.words[0] + " add|update|delete|list|show"};
+}
+
+// init: the server is asked first, so a wrong token or URL is told now and stores
+// nothing; only an unreachable server is stored unchecked (the device may be offline).
+int run_init(ClientOptions options, Args& args) {
+  args.expect_words(1, "init --server URL --token TOKEN");
+  auto server = args.take("server");
+  auto token = args.take("token");
+  args.expect_no_options();
+  if (!server || !token) throw UsageError{"usage: avsync init --server URL --token TOKEN"};
+
+  Status checked = check_server(*server, *token, options);
+  std::optional<Error> unchecked;
+  if (!checked) {
+    const Error& error = checked.error();
+    if (error.code == ErrorCode::validation_error) throw UsageError{error.message};
+    const int code = exit_code_for(error.code);
+    if (code != kOffline) {
+      Error refused = error;
+      if (error.code == ErrorCode::unauthenticated) refused.message = "the server refused the token: " + error.message;
+      refused.message += " (nothing was stored)";
+      return report(args, refused);
+    }
+    unchecked = error;
+  }
+
+  auto opened = Client::open(options);
+  if (!opened) return report(args, opened.error());
+  Status configured = (*opened)->configure(*server, *token);
+  if (!configured) return report(args, configured.error());
+  if (args.json) {
+    std::cout << client::init_json(unchecked) << "\n";
+  } else if (unchecked) {
+    std::cout << "configured " << options.data_path << " for " << *server << ", unchecked\n";
+    std::cerr << "avsync: could not reach the server to check the token (" << to_string(unchecked->code) << ": "
+              << unchecked->message << "); the first sync will tell whether it is accepted\n";
+  } else {
+    std::cout << "configured " << options.data_path << " for " << *server << ": the server accepted the token\n";
+  }
+  return kOk;
 }
 
 int run_watch(Client& client, const Args& args) {
@@ -330,66 +393,12 @@ std::string command_word(std::string_view entity_name) {
   return word;
 }
 
-std::string value_name(const FieldSpec& field) {
-  switch (field.type) {
-    case FieldType::text: return "TEXT";
-    case FieldType::money:
-    case FieldType::quantity: return "DECIMAL";
-    case FieldType::timestamp: return "TIMESTAMP";
-    case FieldType::reference: return "ID";
-    case FieldType::choice: {
-      std::string out;
-      for (std::string_view c : field.choices) out += (out.empty() ? "" : "|") + std::string(c);
-      return out;
-    }
-  }
-  return "VALUE";
-}
-
-// The field's type and rules, as the validator applies them (core/validation.hpp).
-std::string field_rules(const FieldSpec& field) {
-  std::string out;
-  switch (field.type) {
-    case FieldType::text:
-      out = field.min_length > 0 ? "text, " + std::to_string(field.min_length) + " to " +
-                                       std::to_string(field.max_length) + " characters"
-                                 : "text, at most " + std::to_string(field.max_length) + " characters";
-      break;
-    case FieldType::money:
-    case FieldType::quantity: {
-      const DecimalKind kind = field.type == FieldType::money ? kMoney : kQuantity;
-      out = std::string(field.type == FieldType::money ? "money" : "quantity") + ", a decimal of at most " +
-            std::to_string(kind.integer_digits) + " digits before the point and " +
-            std::to_string(kind.fraction_digits) + " after";
-      if (field.bound == Bound::non_negative) out += ", 0 or more";
-      if (field.bound == Bound::positive) out += ", more than 0";
-      break;
-    }
-    case FieldType::timestamp:
-      out = "timestamp, ISO-8601 with an offset (2024-05-01T10:00:00Z)";
-      break;
-    case FieldType::reference:
-      out = "the id of a " + command_word(field.references) + " row";
-      break;
-    case FieldType::choice:
-      out = "one of " + value_name(field);
-      break;
-  }
-  switch (field.default_value) {
-    case DefaultValue::none: break;
-    case DefaultValue::constant: out += "; default " + std::string(field.default_text); break;
-    case DefaultValue::client_timestamp: out += "; default: the time of the change"; break;
-    case DefaultValue::quantity_times_unit_price: out += "; default: quantity × unit_price"; break;
-  }
-  return out;
-}
-
 enum class FieldsFor { add, update };
 
 std::string fields_help(const EntitySpec& entity, FieldsFor use) {
   std::string out = "fields of " + command_word(entity.name) + " (--a-field and --a_field are the same):\n";
   for (const FieldSpec& field : entity.fields) {
-    std::string flag = "--" + command_word(field.name) + " " + value_name(field);
+    std::string flag = "--" + command_word(field.name) + " " + field_value_name(field);
     flag.resize(std::max<std::size_t>(flag.size(), 30), ' ');
     std::string rules = field_rules(field);
     if (field.required) rules = (use == FieldsFor::add ? "required; " : "cannot be cleared; ") + rules;
@@ -421,10 +430,15 @@ std::string sync_help() {
 const CommandHelp kCommandHelp[] = {
     {"init",
      "usage: avsync init --server URL --token TOKEN\n\n"
-     "Remembers the server and the device's bearer token in the data file.\n\n"
+     "Asks the server whether it takes the token, then remembers both in the data file\n"
+     "(creating it). A refused token (exit 6), a URL where no avsync server answers (7) or\n"
+     "a failed TLS handshake (8) stores nothing. When the server cannot be reached, both are\n"
+     "stored anyway and the first sync tells whether the token is good.\n\n"
      "  --server URL      the server's base URL, e.g. https://sync.example.com\n"
-     "  --token TOKEN     a device token (avsync-server admin create-token)\n"},
-    {"status", "usage: avsync status\n\nPrints the sync state, the pending and failed counts and the last sync.\n"},
+     "  --token TOKEN     a device token (avsync-server admin create-token) or the app's JWT\n"},
+    {"status",
+     "usage: avsync status\n\nPrints the sync state, the pending and failed counts and the last sync. A data\n"
+     "file that does not exist is not created: exit 6, not configured.\n"},
     {"watch",
      "usage: avsync watch\n\nRuns the sync engine and prints each state change, until SIGINT or SIGTERM.\n"},
     {"queue", "usage: avsync queue\n\nLists the pending operations, then the failed ones with their error.\n"},
@@ -479,7 +493,7 @@ std::string overview() {
   std::string words;
   for (const EntitySpec& entity : all_entities()) {
     words += (words.empty() ? "" : ", ") + command_word(entity.name);
-    if (entity.name == "abonos") words += " (or payments)";
+    for (std::string_view alias : entity.aliases) words += " (or " + std::string(alias) + ")";
   }
   return std::string(kUsage) + "ENTITY: " + words + ".\n" + std::string(kUsageEnd) +
          "\n`avsync help COMMAND` (or COMMAND --help) shows one command, with an entity's fields.\n";
@@ -521,107 +535,40 @@ int print_help(const std::vector<std::string>& words) {
   throw UsageError{"unknown command '" + command + "'; `avsync help` lists the commands"};
 }
 
-int run(int argc, char** argv) {
-  Args args = parse_args(argc, argv);
-  if (args.help) return print_help(args.words);
-  if (!args.words.empty() && args.words[0] == "help") {
-    return print_help(std::vector<std::string>(args.words.begin() + 1, args.words.end()));
-  }
-  if (args.words.empty()) throw UsageError{""};
-  const std::string command = args.words[0];
-
-  ClientOptions options;
-  if (args.data) {
-    options.data_path = *args.data;
-  } else if (const char* env = std::getenv("AVSYNC_DATA"); env && *env) {
-    options.data_path = env;
-  }
-  if (command == "sync") {
-    if (auto batch = args.take("batch_size")) options.batch_size = std::max<std::size_t>(1, parse_count(*batch, "--batch-size"));
-    if (auto page = args.take("page_size")) options.pull_page_size = std::max<std::size_t>(1, parse_count(*page, "--page-size"));
-  }
-  static const std::map<std::string_view, bool> kEntityWords = {
-      {"customers", true}, {"sales", true}, {"sale-items", true}, {"sale_items", true},
-      {"payments", true}, {"abonos", true}, {"distribuciones", true}};
-  static const std::map<std::string_view, bool> kCommands = {
-      {"init", true}, {"sync", true}, {"status", true}, {"watch", true},
-      {"queue", true}, {"retry", true}, {"discard", true}};
-  if (!kEntityWords.count(command) && !kCommands.count(command)) {
-    throw UsageError{"unknown command '" + command + "'; `avsync help` lists the commands"};
-  }
-
-  auto opened = Client::open(options);
-  if (!opened) return report(args, opened.error());
-  Client& client = **opened;
-
-  if (kEntityWords.count(command)) return run_entity_command(client, args);
-
-  if (command == "init") {
-    args.expect_words(1, "init --server URL --token TOKEN");
-    auto server = args.take("server");
-    auto token = args.take("token");
-    args.expect_no_options();
-    if (!server || !token) throw UsageError{"usage: avsync init --server URL --token TOKEN"};
-    Status configured = client.configure(*server, *token);
-    if (!configured) return report(args, configured.error());
-    if (args.json) {
-      std::cout << "{\"configured\":true}\n";
-    } else {
-      std::cout << "configured " << options.data_path << " for " << *server << "\n";
-    }
+int print_queue(const Args& args, Client& client) {
+  auto ops = client.queue();
+  if (!ops) return report(args, ops.error());
+  if (args.json) {
+    std::cout << client::queue_json(*ops) << "\n";
     return kOk;
   }
-  if (command == "sync") {
-    args.expect_words(1, "sync [--batch-size N] [--page-size N]");
-    args.expect_no_options();
-    auto result = client.sync_once();
-    if (!result) return report(args, result.error());
-    if (args.json) {
-      std::cout << client::report_json(*result) << "\n";
-    } else {
-      std::cout << "pushed " << result->pushed << ", rejected " << result->rejected << ", pulled "
-                << result->pulled << ", pending " << result->pending << "\n";
-      if (result->rejected) std::cerr << "avsync: some operations were rejected; see `avsync queue`\n";
-    }
-    return result->rejected ? kRejected : kOk;
+  if (ops->empty()) std::cout << "the queue is empty: no pending or failed operations\n";
+  for (const QueuedOperation& op : *ops) {
+    std::cout << (op.status == OperationStatus::failed ? "failed " : "pending") << "  " << op.operation_id << "  "
+              << op.action << " " << op.entity << " " << op.entity_id;
+    if (op.attempts) std::cout << "  attempts=" << op.attempts;
+    if (op.last_error) std::cout << "  " << to_string(op.last_error->code) << ": " << op.last_error->message;
+    std::cout << "\n";
   }
-  if (command == "status") {
-    args.expect_words(1, "status");
-    args.expect_no_options();
-    SyncStatus s = client.status();
-    if (args.json) {
-      std::cout << client::status_json(s) << "\n";
-    } else {
-      print_status(s);
-    }
-    return kOk;
+  return kOk;
+}
+
+int run_sync(const Args& args, Client& client) {
+  auto result = client.sync_once();
+  if (!result) return report(args, result.error());
+  if (args.json) {
+    std::cout << client::report_json(*result) << "\n";
+  } else {
+    std::cout << "pushed " << result->pushed << ", rejected " << result->rejected << ", pulled " << result->pulled
+              << ", pending " << result->pending << "\n";
+    if (result->rejected) std::cerr << "avsync: some operations were rejected; see `avsync queue`\n";
   }
-  if (command == "watch") {
-    args.expect_words(1, "watch");
-    args.expect_no_options();
-    return run_watch(client, args);
-  }
-  if (command == "queue") {
-    args.expect_words(1, "queue");
-    args.expect_no_options();
-    auto ops = client.queue();
-    if (!ops) return report(args, ops.error());
-    if (args.json) {
-      std::cout << client::queue_json(*ops) << "\n";
-      return kOk;
-    }
-    for (const QueuedOperation& op : *ops) {
-      std::cout << (op.status == OperationStatus::failed ? "failed " : "pending") << "  "
-                << op.operation_id << "  " << op.action << " " << op.entity << " " << op.entity_id;
-      if (op.attempts) std::cout << "  attempts=" << op.attempts;
-      if (op.last_error) std::cout << "  " << to_string(op.last_error->code) << ": " << op.last_error->message;
-      std::cout << "\n";
-    }
-    return kOk;
-  }
-  // retry | discard
-  args.expect_words(2, command + " OPERATION_ID");
-  args.expect_no_options();
+  return result->rejected ? kRejected : kOk;
+}
+
+// retry | discard
+int run_failed_operation_command(const Args& args, Client& client) {
+  const std::string& command = args.words[0];
   Status done = command == "retry" ? client.retry(args.words[1]) : client.discard(args.words[1]);
   if (!done) return report(args, done.error());
   if (args.json) {
@@ -630,6 +577,59 @@ int run(int argc, char** argv) {
     std::cout << (command == "retry" ? "queued again " : "discarded ") << args.words[1] << "\n";
   }
   return kOk;
+}
+
+// The commands that are not an entity's, usage-checked.
+Runner command(Args& args) {
+  const std::string& name = args.words[0];
+  const bool takes_id = name == "retry" || name == "discard";
+  args.expect_words(takes_id ? 2 : 1, name + (takes_id ? " OPERATION_ID" : ""));
+  args.expect_no_options();
+  if (name == "sync") return [&args](Client& client) { return run_sync(args, client); };
+  if (name == "status") {
+    return [&args](Client& client) {
+      SyncStatus s = client.status();
+      if (args.json) {
+        std::cout << client::status_json(s) << "\n";
+      } else {
+        print_status(s);
+      }
+      return int{kOk};
+    };
+  }
+  if (name == "watch") return [&args](Client& client) { return run_watch(client, args); };
+  if (name == "queue") return [&args](Client& client) { return print_queue(args, client); };
+  if (takes_id) return [&args](Client& client) { return run_failed_operation_command(args, client); };
+  throw UsageError{"unknown command '" + name + "'; `avsync help` lists the commands"};
+}
+
+int run(int argc, char** argv) {
+  Args args = parse_args(argc, argv);
+  if (args.help) return print_help(args.words);
+  if (!args.words.empty() && args.words[0] == "help") {
+    return print_help(std::vector<std::string>(args.words.begin() + 1, args.words.end()));
+  }
+  if (args.words.empty()) throw UsageError{""};
+  const std::string name = args.words[0];
+
+  ClientOptions options;
+  if (args.data) {
+    options.data_path = *args.data;
+  } else if (const char* env = std::getenv("AVSYNC_DATA"); env && *env) {
+    options.data_path = env;
+  }
+  if (name == "init") return run_init(options, args);
+  if (name == "sync") {
+    if (auto batch = args.take("batch_size")) options.batch_size = std::max<std::size_t>(1, parse_count(*batch, "--batch-size"));
+    if (auto page = args.take("page_size")) options.pull_page_size = std::max<std::size_t>(1, parse_count(*page, "--page-size"));
+  }
+  const Runner runner = entity_named(name) ? entity_command(args) : command(args);
+
+  // Only init creates a data file: anything else on a missing one is "not configured".
+  options.create_if_missing = false;
+  auto opened = Client::open(options);
+  if (!opened) return report(args, opened.error());
+  return runner(**opened);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ using avsync::ErrorCode;
 static_assert(AVSYNC_VALIDATION_ERROR == static_cast<int>(ErrorCode::validation_error) + 1);
 static_assert(AVSYNC_UNAVAILABLE == static_cast<int>(ErrorCode::unavailable) + 1);
 static_assert(AVSYNC_CANCELLED == static_cast<int>(ErrorCode::cancelled) + 1);
+static_assert(AVSYNC_TLS_FAILURE == static_cast<int>(ErrorCode::tls_failure) + 1);
 
 avsync_code to_c(ErrorCode code) { return static_cast<avsync_code>(static_cast<int>(code) + 1); }
 
@@ -83,6 +84,13 @@ avsync::Result<avsync::ClientOptions> options_from_json(const char* data_path, c
       options.ca_file = value.text;
       continue;
     }
+    if (key == "createIfMissing") {
+      if (value.kind != avsync::JsonValue::Kind::boolean) {
+        return avsync::validation_error("options.createIfMissing: must be true or false");
+      }
+      options.create_if_missing = value.boolean;
+      continue;
+    }
     char* end = nullptr;
     long long n = value.kind == avsync::JsonValue::Kind::number ? std::strtoll(value.text.c_str(), &end, 10) : -1;
     if (n < 0 || !end || *end != '\0') return avsync::validation_error("options." + key + ": must be a non-negative integer");
@@ -131,6 +139,16 @@ avsync_code avsync_client_open(const char* data_path, const char* options_json, 
 }
 
 void avsync_client_close(avsync_client* client) { delete client; }
+
+avsync_code avsync_check_server(const char* server_url, const char* token, const char* options_json,
+                                avsync_error* error) {
+  return call(error, [&] {
+    if (missing(server_url) || missing(token)) return invalid(error, "server_url and token");
+    auto options = options_from_json("", options_json);
+    if (!options) return fail(error, options.error());
+    return give_status(avsync::check_server(server_url, token, *options), error);
+  });
+}
 
 avsync_code avsync_client_configure(avsync_client* c, const char* server_url, const char* token,
                                     avsync_error* error) {

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "client/local_store.hpp"
+#include "client/response_decoder.hpp"
 #include "client/sync_engine.hpp"
 #include "client/synchronizer.hpp"
 #include "client/transport.hpp"
@@ -65,6 +66,17 @@ Result<const EntitySpec*> entity_named(std::string_view name) {
                           "' (customers, sales, sale_items, payments or abonos, distribuciones)");
 }
 
+// The checks configure() and check_server() make before anything is stored or sent.
+Status validate_server_settings(std::string_view server_url, std::string_view token) {
+  if (!server_url.starts_with("http://") && !server_url.starts_with("https://")) {
+    return validation_error("server: must be an http:// or https:// URL");
+  }
+  if (token.empty() || token.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return validation_error("token: must be one bearer token without spaces");
+  }
+  return Ok{};
+}
+
 // An exclusive flock on a file beside the data file: one sync at a time per data file,
 // across processes and across Clients in one process (flock locks belong to the open file).
 class SyncFileLock {
@@ -111,12 +123,7 @@ class Client::Impl {
                 [this](SyncStatus& status) { fill_counts(status); }, random_seed()) {}
 
   Status configure(std::string_view server_url, std::string_view token) {
-    if (!server_url.starts_with("http://") && !server_url.starts_with("https://")) {
-      return validation_error("server: must be an http:// or https:// URL");
-    }
-    if (token.empty() || token.find_first_of(" \t\r\n") != std::string_view::npos) {
-      return validation_error("token: must be one bearer token without spaces");
-    }
+    if (Status valid = validate_server_settings(server_url, token); !valid) return valid;
     {
       std::lock_guard lock(app_mutex_);
       auto current = app_store_.setting("server_url");
@@ -255,6 +262,7 @@ class Client::Impl {
       std::lock_guard lock(app_mutex_);
       status.pending = app_store_.count_operations(OperationStatus::pending);
       status.failed = app_store_.count_operations(OperationStatus::failed);
+      status.configured = app_store_.setting("server_url") && app_store_.setting("token");
       status.last_sync_at = app_store_.setting("last_sync_at");
       // A fresh process reports how the last sync of this file ended.
       if (status.state == SyncState::idle && !status.last_error) {
@@ -285,6 +293,11 @@ class Client::Impl {
 
 Result<std::unique_ptr<Client>> Client::open(ClientOptions options) {
   return guarded([&]() -> Result<std::unique_ptr<Client>> {
+    if (!options.create_if_missing && ::access(options.data_path.c_str(), F_OK) != 0) {
+      return Error{ErrorCode::not_configured,
+                   "no data file " + options.data_path +
+                       ": nothing is configured yet (`avsync init --server URL --token TOKEN` creates it)"};
+    }
     return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(options))));
   });
 }
@@ -341,6 +354,37 @@ void Client::notify_online() { impl_->engine().notify_online(); }
 SyncStatus Client::status() const { return impl_->engine().status(); }
 void Client::set_observer(std::function<void(const SyncStatus&)> observer) {
   impl_->engine().set_observer(std::move(observer));
+}
+
+Status check_server(std::string_view server_url, std::string_view token, const ClientOptions& options) {
+  if (Status valid = validate_server_settings(server_url, token); !valid) return valid;
+  try {
+    auto transport = client::make_curl_transport({std::string(server_url), std::string(token),
+                                                  options.connect_timeout, options.request_timeout,
+                                                  options.ca_file, nullptr});
+    auto reply = transport->get("/sync/changes?limit=1");
+    if (!reply) return std::move(reply).error();
+    const auto not_avsync = [&](std::string_view why) {
+      return Error{ErrorCode::bad_response, std::string(server_url) + " does not answer as an avsync server (" +
+                                                std::string(why) + ")"};
+    };
+    if (reply->status != 200) {
+      Error error = client::decode_error_reply(reply->status, reply->body);
+      switch (error.code) {
+        case ErrorCode::unauthenticated:
+        case ErrorCode::rate_limited:
+        case ErrorCode::unavailable:
+        case ErrorCode::server_error:
+          return error;
+        default:
+          return not_avsync("GET /sync/changes: HTTP " + std::to_string(reply->status) + ", " + error.message);
+      }
+    }
+    if (auto page = client::decode_changes_page(reply->body); !page) return not_avsync(page.error().message);
+    return Ok{};
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::network, e.what()};
+  }
 }
 
 const std::optional<std::string>* Row::field(std::string_view name) const {

@@ -111,16 +111,47 @@ class CurlTransport final : public Transport {
 
   Result<HttpReply> perform() {
     CURLcode rc = curl_easy_perform(handle_.get());
-    if (rc != CURLE_OK) {
-      ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT     ? ErrorCode::timeout
-                       : rc == CURLE_ABORTED_BY_CALLBACK ? ErrorCode::cancelled
-                                                         : ErrorCode::network;
-      return Error{code, std::string(curl_easy_strerror(rc)) + " (" + url_ + ")"};
-    }
+    if (rc != CURLE_OK) return failure(rc);
     long status = 0;
     curl_easy_getinfo(handle_.get(), CURLINFO_RESPONSE_CODE, &status);
     reply_.status = static_cast<int>(status);
     return std::move(reply_);
+  }
+
+  Error failure(CURLcode rc) const {
+    std::string message = std::string(curl_easy_strerror(rc)) + " (" + url_ + ")";
+    if (rc == CURLE_OPERATION_TIMEDOUT) return Error{ErrorCode::timeout, std::move(message)};
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Error{ErrorCode::cancelled, std::move(message)};
+    if (is_tls_failure(rc)) {
+      // The most common cause by far is an https:// URL for a server that speaks plain
+      // HTTP (OpenSSL's "wrong version number"); say so.
+      if (rc == CURLE_SSL_CONNECT_ERROR && url_.starts_with("https://")) {
+        message += "; if the server speaks plain HTTP, its URL starts with http://";
+      }
+      return Error{ErrorCode::tls_failure, std::move(message)};
+    }
+    return Error{ErrorCode::network, std::move(message)};
+  }
+
+  static bool is_tls_failure(CURLcode rc) {
+    switch (rc) {
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_CIPHER:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_ISSUER_ERROR:
+      case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      case CURLE_SSL_INVALIDCERTSTATUS:
+      case CURLE_SSL_CRL_BADFILE:
+      case CURLE_SSL_ENGINE_NOTFOUND:
+      case CURLE_SSL_ENGINE_SETFAILED:
+      case CURLE_SSL_ENGINE_INITFAILED:
+      case CURLE_USE_SSL_FAILED:
+        return true;
+      default:
+        return false;
+    }
   }
 
   TransportOptions options_;

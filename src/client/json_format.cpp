@@ -24,6 +24,13 @@ JsonValue number(std::uint64_t n) {
   return v;
 }
 
+JsonValue boolean(bool b) {
+  JsonValue v;
+  v.kind = JsonValue::Kind::boolean;
+  v.boolean = b;
+  return v;
+}
+
 JsonValue object() {
   JsonValue v;
   v.kind = JsonValue::Kind::object;
@@ -74,6 +81,7 @@ std::string rows_json(const std::vector<Row>& rows) {
 std::string status_json(const SyncStatus& s) {
   JsonValue v = object();
   v.members.emplace_back("state", text(to_string(s.state)));
+  v.members.emplace_back("configured", boolean(s.configured));
   v.members.emplace_back("pending", number(s.pending));
   v.members.emplace_back("failed", number(s.failed));
   v.members.emplace_back("lastSyncAt", optional_text(s.last_sync_at));
@@ -113,6 +121,14 @@ std::string queue_json(const std::vector<QueuedOperation>& operations) {
     array.items.push_back(std::move(v));
   }
   return to_json(array);
+}
+
+std::string init_json(const std::optional<Error>& unchecked) {
+  JsonValue v = object();
+  v.members.emplace_back("configured", boolean(true));
+  v.members.emplace_back("checked", boolean(!unchecked));
+  v.members.emplace_back("checkError", error_value(unchecked));
+  return to_json(v);
 }
 
 std::string error_json(const Error& error) {

@@ -2,6 +2,7 @@
 // The SDK's values as JSON text, and JSON input as SDK values: the C API's strings and
 // the CLI's --json output share these, so both speak the same shapes (docs/client.md).
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,9 @@ std::string status_json(const SyncStatus& status);
 std::string report_json(const SyncReport& report);
 std::string queue_json(const std::vector<QueuedOperation>& operations);
 std::string error_json(const Error& error);  // {"error":{"code","message"}}
+// `avsync init`: {"configured":true,"checked":bool,"checkError":{"code","message"}|null},
+// `unchecked` being why the server could not be asked.
+std::string init_json(const std::optional<Error>& unchecked);
 
 // {"name": "Ana", "credit_limit": 10.5, "notes": null}: strings and numbers become text.
 Result<FieldValues> fields_from_json(std::string_view json);

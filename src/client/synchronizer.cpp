@@ -52,6 +52,9 @@ NextStep next_step_for(ErrorCode code) {
     case ErrorCode::timeout:
     case ErrorCode::server_error:
     case ErrorCode::cancelled:
+    // A certificate the device does not trust is often a network that intercepts TLS (a
+    // hotel's or a shop's Wi-Fi): retried, but reported as an error, not as offline.
+    case ErrorCode::tls_failure:
       return NextStep::back_off;
   }
   return NextStep::stop_and_report;

@@ -23,7 +23,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   // A request to the server. Any HTTP answer is a value (the caller reads its status);
-  // not reaching the server is an Error: network (refused, reset, DNS, TLS) or timeout.
+  // not reaching the server is an Error: network (refused, reset, DNS), tls_failure (no
+  // secure connection) or timeout.
   virtual Result<HttpReply> post_json(std::string_view path, std::string_view body) = 0;
   virtual Result<HttpReply> get(std::string_view path_and_query) = 0;
 };

@@ -24,6 +24,7 @@ std::string_view to_wire(ErrorCode code) {
     case ErrorCode::local_storage: return "LOCAL_STORAGE";
     case ErrorCode::not_configured: return "NOT_CONFIGURED";
     case ErrorCode::cancelled: return "CANCELLED";
+    case ErrorCode::tls_failure: return "TLS_FAILURE";
   }
   return "INTERNAL";
 }
@@ -42,7 +43,7 @@ std::optional<ErrorCode> error_code_from_wire(std::string_view wire) {
 
 std::optional<ErrorCode> error_code_from_name(std::string_view name) {
   if (auto code = error_code_from_wire(name)) return code;
-  for (int i = static_cast<int>(ErrorCode::network); i <= static_cast<int>(ErrorCode::cancelled); ++i) {
+  for (int i = static_cast<int>(ErrorCode::network); i <= static_cast<int>(ErrorCode::tls_failure); ++i) {
     if (to_wire(static_cast<ErrorCode>(i)) == name) return static_cast<ErrorCode>(i);
   }
   return std::nullopt;
@@ -69,7 +70,8 @@ int http_status(ErrorCode code) {
     case ErrorCode::bad_response:
     case ErrorCode::local_storage:
     case ErrorCode::not_configured:
-    case ErrorCode::cancelled: return 500;  // never answered by the server
+    case ErrorCode::cancelled:
+    case ErrorCode::tls_failure: return 500;  // never answered by the server
   }
   return 500;
 }

@@ -1,5 +1,6 @@
 #include "core/schema.hpp"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -84,13 +85,18 @@ const FieldSpec kDistribucionFields[] = {
     text("notes", kLongText),
 };
 
+constexpr std::string_view kAbonoAliases[] = {"payments"};
+
 const EntitySpec kEntities[] = {
     {"customers", kCustomerFields},
     {"sales", kSaleFields},
     {"sale_items", kSaleItemFields},
-    {"abonos", kAbonoFields},
+    {"abonos", kAbonoFields, kAbonoAliases},
     {"distribuciones", kDistribucionFields},
 };
+
+constexpr std::string_view kServerManaged[] = {
+    "id", "business_id", "businessId", "created_at", "updated_at", "sync_status", "sync_attempts"};
 
 // references_to() for each entity, computed once from the fields above.
 const std::array<std::vector<Reference>, std::size(kEntities)>& reference_index() {
@@ -119,9 +125,8 @@ std::span<const EntitySpec> all_entities() { return kEntities; }
 std::size_t entity_index(const EntitySpec& entity) { return static_cast<std::size_t>(&entity - kEntities); }
 
 const EntitySpec* find_entity(std::string_view name) {
-  if (name == "payments") name = "abonos";
   for (const EntitySpec& e : kEntities)
-    if (e.name == name) return &e;
+    if (e.name == name || std::ranges::find(e.aliases, name) != e.aliases.end()) return &e;
   return nullptr;
 }
 
@@ -129,13 +134,10 @@ std::span<const Reference> references_to(const EntitySpec& target) {
   return reference_index()[entity_index(target)];
 }
 
+std::span<const std::string_view> server_managed_fields() { return kServerManaged; }
+
 bool is_server_managed_field(std::string_view name) {
-  static constexpr std::string_view kManaged[] = {
-      "id", "business_id", "businessId", "created_at", "updated_at", "sync_status",
-      "sync_attempts"};
-  for (std::string_view m : kManaged)
-    if (m == name) return true;
-  return false;
+  return std::ranges::find(kServerManaged, name) != std::end(kServerManaged);
 }
 
 }  // namespace avsync

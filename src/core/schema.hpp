@@ -45,6 +45,7 @@ struct FieldSpec {
 struct EntitySpec {
   std::string_view name;  // also the table name
   std::span<const FieldSpec> fields;
+  std::span<const std::string_view> aliases;  // other names the wire accepts for it
 
   // Index of the field named `name` in `fields`, or npos.
   std::size_t field_index(std::string_view name) const;
@@ -61,13 +62,14 @@ struct Reference {
 std::span<const EntitySpec> all_entities();
 // Position of `entity` in all_entities(), for per-entity tables.
 std::size_t entity_index(const EntitySpec& entity);
-// By wire name, accepting the `payments` alias of `abonos`; nullptr when unknown.
+// By wire name or alias (`payments` for `abonos`); nullptr when unknown.
 const EntitySpec* find_entity(std::string_view name);
 // Fields of other entities that reference `target` (for delete's reference check).
 std::span<const Reference> references_to(const EntitySpec& target);
 
-// Fields the server manages and never takes from a payload (docs/protocol.md §3,
-// server-managed fields).
+// Fields the server manages and never takes from a payload (docs/protocol.md §3.5), both
+// spellings of the tenant included.
+std::span<const std::string_view> server_managed_fields();
 bool is_server_managed_field(std::string_view name);
 
 }  // namespace avsync

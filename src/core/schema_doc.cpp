@@ -14,20 +14,6 @@
 namespace avsync {
 namespace {
 
-// The names the wire accepts for an entity besides its own. find_entity knows which entity
-// each one means, but the registry cannot list them, so they are named here.
-constexpr std::string_view kAliases[] = {"payments"};
-
-// The names is_server_managed_field accepts (docs/protocol.md §3), which it cannot list.
-constexpr std::string_view kServerManagedFields[] = {
-    "id", "business_id", "businessId", "created_at", "updated_at", "sync_status", "sync_attempts"};
-
-std::vector<std::string_view> aliases_of(const EntitySpec& entity) {
-  std::vector<std::string_view> out;
-  for (std::string_view alias : kAliases)
-    if (find_entity(alias) == &entity) out.push_back(alias);
-  return out;
-}
 
 // "sales.customer_id" for each field of another entity that names `entity`'s rows.
 std::vector<std::string> referenced_by(const EntitySpec& entity) {
@@ -122,7 +108,7 @@ boost::json::object field_json(const FieldSpec& field) {
 boost::json::object entity_json(const EntitySpec& entity) {
   boost::json::object out;
   out["name"] = entity.name;
-  out["aliases"] = string_array(aliases_of(entity));
+  out["aliases"] = string_array(entity.aliases);
   boost::json::array fields;
   for (const FieldSpec& field : entity.fields) fields.push_back(field_json(field));
   out["fields"] = std::move(fields);
@@ -256,7 +242,7 @@ std::string render_schema_text() {
                     std::string(kRequiredMeaning) + "\n";
   for (const EntitySpec& entity : all_entities()) {
     out += "\n" + std::string(entity.name);
-    if (const auto aliases = aliases_of(entity); !aliases.empty())
+    if (const auto aliases = entity.aliases; !aliases.empty())
       out += " (also: " + joined(aliases, ", ") + ")";
     out += "\n";
     for (const FieldSpec& field : entity.fields) {
@@ -268,7 +254,7 @@ std::string render_schema_text() {
       out += "  referenced by " + joined(from, ", ") + "\n";
   }
   out += "\nServer-managed fields, which a payload may carry and the server ignores:\n  " +
-         joined(kServerManagedFields, ", ") + "\n";
+         joined(server_managed_fields(), ", ") + "\n";
   return out;
 }
 
@@ -278,7 +264,7 @@ std::string render_schema_json() {
   boost::json::array entities;
   for (const EntitySpec& entity : all_entities()) entities.push_back(entity_json(entity));
   root["entities"] = std::move(entities);
-  root["serverManagedFields"] = string_array(kServerManagedFields);
+  root["serverManagedFields"] = string_array(server_managed_fields());
   return boost::json::serialize(root) + "\n";
 }
 
@@ -294,7 +280,7 @@ std::string render_schema_markdown() {
       std::string(kRequiredMeaning) + "\n";
   for (const EntitySpec& entity : all_entities()) {
     out += "\n## " + std::string(entity.name) + "\n\n";
-    if (const auto aliases = aliases_of(entity); !aliases.empty())
+    if (const auto aliases = entity.aliases; !aliases.empty())
       out += "Also accepted as " + joined(aliases, ", ", "`") + ".\n\n";
     out += "| field | value | required | rules |\n| --- | --- | --- | --- |\n";
     for (const FieldSpec& field : entity.fields)
@@ -307,7 +293,7 @@ std::string render_schema_markdown() {
   out +=
       "\n## Server-managed fields\n\n"
       "A payload may carry " +
-      joined(kServerManagedFields, ", ", "`") +
+      joined(server_managed_fields(), ", ", "`") +
       "; the server ignores them.\n"
       "\n## The JSON shape\n\n"
       "`avsync-server schema --json` prints one object, compact, whose `version` is " +

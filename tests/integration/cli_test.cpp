@@ -12,8 +12,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Exit codes, as `avsync --help` documents them.
-constexpr int kOk = 0, kUsage = 2, kOffline = 3, kRejected = 4, kNotFound = 5, kUnauthenticated = 6;
+// Exit codes, as `avsync --help` and docs/client.md document them.
+constexpr int kOk = 0, kLocalFailure = 1, kUsage = 2, kOffline = 3, kRejected = 4, kNotFound = 5,
+              kUnauthenticated = 6, kNotAvsync = 7, kTls = 8;
 
 class CliTest : public SyncServerTest {
  protected:
@@ -105,6 +106,9 @@ TEST_F(CliTest, TheDataFileIsTheFlagThenTheEnvironmentThenTheWorkingDirectory) {
 TEST_F(CliTest, ExitCodesTellUsageOfflineRejectedNotFoundAndUnauthenticatedApart) {
   EXPECT_EQ(device({"sync"}).exit_code, kUnauthenticated) << "not configured yet";
   EXPECT_EQ(device({"frobnicate"}).exit_code, kUsage);
+  EXPECT_EQ(device({"init", "--server", "ftp://example.com", "--token", token_a}).exit_code, kUsage);
+  EXPECT_EQ(device({"init", "--server", "sync.example.com", "--token", token_a}).exit_code, kUsage);
+  EXPECT_EQ(device({"init", "--server", url(), "--token", "two words"}).exit_code, kUsage);
   EXPECT_EQ(device({"customers"}).exit_code, kUsage);
   EXPECT_EQ(device({"customers", "show"}).exit_code, kUsage);
   EXPECT_EQ(device({"customers", "add", "--name"}).exit_code, kUsage);
@@ -133,6 +137,79 @@ TEST_F(CliTest, ExitCodesTellUsageOfflineRejectedNotFoundAndUnauthenticatedApart
   server->revoke_token(token_a);
   ASSERT_EQ(device({"customers", "add", "--name", "after revoke"}).exit_code, kOk);
   EXPECT_EQ(device({"sync"}).exit_code, kUnauthenticated);
+}
+
+TEST_F(CliTest, CommandsOnAMissingDataFileSayNotConfiguredAndCreateNothing) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"status"}, {"sync"}, {"queue"}, {"--json", "status"}, {"customers", "list"},
+        {"customers", "add", "--name", "Ana"}, {"retry", "x"}}) {
+    auto out = device(args);
+    EXPECT_EQ(out.exit_code, kUnauthenticated) << args.front() << ": " << out.err;
+    EXPECT_NE((out.err + out.out).find("NOT_CONFIGURED"), std::string::npos) << out.err << out.out;
+    EXPECT_NE((out.err + out.out).find("avsync init"), std::string::npos) << out.err << out.out;
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(work_)) << "a command other than init created a file";
+}
+
+TEST_F(CliTest, InitAsksTheServerFirstAndStoresNothingItRefuses) {
+  auto refused = device({"init", "--server", url(), "--token", "hello"});
+  EXPECT_EQ(refused.exit_code, kUnauthenticated) << refused.err;
+  EXPECT_NE(refused.err.find("refused the token"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("nothing was stored"), std::string::npos) << refused.err;
+  EXPECT_EQ(device({"init", "--server", url(), "--token", "avs_" + std::string(43, 'A')}).exit_code,
+            kUnauthenticated);
+  server->revoke_token(token_b);
+  EXPECT_EQ(device({"init", "--server", url(), "--token", token_b}).exit_code, kUnauthenticated);
+
+  // Something answers there, but not an avsync server: a path prefix no route has.
+  auto elsewhere = device({"init", "--server", url() + "/api", "--token", token_a});
+  EXPECT_EQ(elsewhere.exit_code, kNotAvsync) << elsewhere.err;
+  EXPECT_NE(elsewhere.err.find("not answer as an avsync server"), std::string::npos) << elsewhere.err;
+
+  // https:// to a server that speaks plain HTTP is a TLS failure, not "offline".
+  const std::string https = "https://127.0.0.1:" + std::to_string(server->port());
+  auto tls = device({"init", "--server", https, "--token", token_a});
+  EXPECT_EQ(tls.exit_code, kTls) << tls.err;
+  EXPECT_NE(tls.err.find("TLS_FAILURE"), std::string::npos) << tls.err;
+  EXPECT_NE(tls.err.find("http://"), std::string::npos) << "says how to spell a plain-HTTP URL: " << tls.err;
+  EXPECT_TRUE(std::filesystem::is_empty(work_)) << "a refused init stored something";
+
+  auto accepted = device({"--json", "init", "--server", url(), "--token", token_a});
+  ASSERT_EQ(accepted.exit_code, kOk) << accepted.err;
+  EXPECT_EQ(parse_json_body(accepted.out).at("checked"), true);
+  EXPECT_EQ(parse_json_body(device({"--json", "status"}).out).at("configured"), true);
+}
+
+TEST_F(CliTest, InitWhileTheServerIsDownStoresUncheckedAndSyncTellsTlsFromOffline) {
+  const std::string https = "https://127.0.0.1:" + std::to_string(server->port());
+  server->stop();
+  auto unchecked = device({"--json", "init", "--server", https, "--token", token_a});
+  ASSERT_EQ(unchecked.exit_code, kOk) << unchecked.err;
+  auto answer = parse_json_body(unchecked.out);
+  EXPECT_EQ(answer.at("checked"), false);
+  EXPECT_EQ(answer.at("checkError").at("code"), "NETWORK");
+  EXPECT_EQ(device({"sync"}).exit_code, kOffline);
+
+  server->start();
+  auto tls = device({"sync"});
+  EXPECT_EQ(tls.exit_code, kTls) << tls.err;
+  auto status = parse_json_body(device({"--json", "status"}).out);
+  EXPECT_EQ(status.at("state"), "error") << "a TLS failure is not offline";
+  EXPECT_EQ(status.at("lastError").at("code"), "TLS_FAILURE");
+}
+
+TEST_F(CliTest, AFileThatIsNotAnAvsyncDatabaseIsALocalFailure) {
+  std::ofstream(work_ / "device.db") << "these are my notes, not a database\n";
+  auto out = device({"status"});
+  EXPECT_EQ(out.exit_code, kLocalFailure) << out.err;
+  EXPECT_NE(out.err.find("LOCAL_STORAGE"), std::string::npos) << out.err;
+}
+
+TEST_F(CliTest, AnEmptyQueueSaysSo) {
+  init_device();
+  auto out = device({"queue"});
+  EXPECT_EQ(out.exit_code, kOk);
+  EXPECT_NE(out.out.find("the queue is empty"), std::string::npos) << out.out;
 }
 
 TEST_F(CliTest, ARejectedOperationIsListedAndCanBeRetriedOrDiscarded) {

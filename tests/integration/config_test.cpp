@@ -127,6 +127,26 @@ TEST_F(ConfigTest, AServerConfiguredByAFileMigratesAndListensWhereTheFileSays) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST_F(ConfigTest, AnAddressInUseIsSaidPlainlyWithHowToChooseAnother) {
+  // A port held by a listening socket of this test.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t length = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  auto out = server({"serve", "--listen", address, "--db", "sqlite:" + (dir_ / "busy.db").string()});
+  ::close(fd);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("cannot listen on " + address + ": Address already in use"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("--listen HOST:PORT"), std::string::npos) << out.err;
+  EXPECT_EQ(out.err.find("boost"), std::string::npos) << "no library internals: " << out.err;
+}
+
 TEST_F(ConfigTest, AFlagBeatsTheEnvironmentWhichBeatsTheFileWhichBeatsTheDefault) {
   const std::string config =
       write("avsync.toml", "workers = 3\nlisten = \"127.0.0.1:7001\"\ncors-origin = [\"https://file.example.com\"]\n");
