@@ -1,5 +1,5 @@
 #pragma once
-// The admin API (docs/protocol.md, "Admin API"): businesses and device tokens over HTTP,
+// The admin API (docs/protocol.md §7): businesses and device tokens over HTTP,
 // for an app's backend that prefers opaque tokens to JWTs. Only the operator's credential
 // (--admin-token-file) opens it: never a tenant token, never a JWT. Without a credential
 // configured the routes do not exist (404).

@@ -1,5 +1,5 @@
 #pragma once
-// CORS for browser apps served from another origin (docs/protocol.md, "Browsers"). Only
+// CORS for browser apps served from another origin (docs/protocol.md §8). Only
 // the exact origins the operator lists (--cors-origin) are answered; there is no wildcard,
 // and credentials (cookies) are never allowed: a browser app sends its token in the
 // Authorization header.

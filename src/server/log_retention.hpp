@@ -3,7 +3,7 @@
 // than `retention` ago are deleted through Store::prune_operations, once at start and then
 // every `interval`, on a thread of its own.
 //
-// Idempotency (docs/protocol.md §3) holds only inside the window: an operation whose log
+// Idempotency (docs/protocol.md §3.2) holds only inside the window: an operation whose log
 // row was pruned, sent again, is evaluated as new. A client keeps an operation queued only
 // until it is acknowledged, so the window only has to exceed the longest a device can hold
 // an operation it sent without reading the answer.

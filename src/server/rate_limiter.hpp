@@ -1,5 +1,5 @@
 #pragma once
-// Rate limits (docs/protocol.md §1: 429 RATE_LIMITED with Retry-After): token buckets refilled
+// Rate limits (docs/protocol.md §9: 429 RATE_LIMITED with Retry-After): token buckets refilled
 // continuously, and the Throttle that combines the server's three limits (requests and
 // operations per token, failed authentications per client address) with a short memory of
 // unknown tokens. One server's view only: several servers behind a load balancer each

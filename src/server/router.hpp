@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP API as a function from request to response (docs/protocol.md §3, §4, §6), testable
+// The HTTP API as a function from request to response (docs/protocol.md §3, §4, §6 to §8), testable
 // without a socket. The HTTP layer (http/http_server.cpp) turns bytes into HttpRequest
 // and enforces size and time limits before a request gets here.
 

@@ -43,7 +43,7 @@ class DataRejected : public std::runtime_error {
 
 enum class OperationStatus { processed, failed };
 
-// One row of the tenant's operation log, sync_operations (docs/protocol.md §3). The sync
+// One row of the tenant's operation log, sync_operations (docs/protocol.md §3.3). The sync
 // service bounds what a failed operation logs (see SyncService::apply_batch); a store
 // keeps what it is given.
 struct OperationRecord {
@@ -191,7 +191,7 @@ class Store {
   // own short transaction, so batches run between chunks and none waits long. Blocks the
   // calling thread until done; thread-safe.
   // Idempotency holds only inside the window kept: an operation pruned from the log and
-  // sent again is evaluated as new (docs/protocol.md §3, idempotency).
+  // sent again is evaluated as new (docs/protocol.md §3.2).
   virtual std::size_t prune_operations(std::string_view processed_before) = 0;
 };
 

@@ -1,4 +1,4 @@
-// The admin API (docs/protocol.md, "Admin API"): businesses and device tokens over HTTP,
+// The admin API (docs/protocol.md §7): businesses and device tokens over HTTP,
 // opened only by the operator's credential (--admin-token-file).
 
 #include <fstream>

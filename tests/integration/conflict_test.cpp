@@ -1,4 +1,4 @@
-// docs/protocol.md §3, conflict rules: the v1 conflict rules, one test each.
+// docs/protocol.md §3.4: the v1 conflict rules, one test each.
 
 #include "sync_fixture.hpp"
 

@@ -1,4 +1,4 @@
-// CORS (docs/protocol.md, "Browsers"): a browser app on a listed origin may call /sync/*;
+// CORS (docs/protocol.md §8): a browser app on a listed origin may call /sync/*;
 // any other origin gets no CORS headers, so the browser refuses to show it the answer.
 
 #include "sync_fixture.hpp"

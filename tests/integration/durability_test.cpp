@@ -1,5 +1,5 @@
 // Acknowledged writes survive a restart and a kill -9 (durable commits), and replays after
-// a crash never duplicate anything (docs/protocol.md §3, idempotency).
+// a crash never duplicate anything (docs/protocol.md §3.2).
 
 #include <sys/wait.h>
 

@@ -1,4 +1,4 @@
-// docs/protocol.md §3, idempotency: (businessId, operationId) is applied at most once, ever.
+// docs/protocol.md §3.2: (businessId, operationId) is applied at most once, ever.
 
 #include <thread>
 

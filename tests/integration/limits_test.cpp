@@ -1,4 +1,4 @@
-// Server limits (docs/protocol.md §1): per-token rate limit with Retry-After, the cap on
+// Server limits (docs/protocol.md §9): per-token rate limit with Retry-After, the cap on
 // concurrent connections and the flags' validation. Header, body and read-time limits are
 // in hostile_input_test.cpp; the rest of the hostile-load limits in hostile_load_test.cpp.
 #include <arpa/inet.h>

@@ -36,7 +36,7 @@ struct HttpServerOptions {
   std::size_t max_queued = 256;           // requests waiting for a worker; past it: 503
   TenantLimits tenant;                    // requests one tenant runs at once, and queues
   ConnectionLimits connections;           // clamped to what the process may open
-  std::size_t body_limit = 4 << 20;       // docs/protocol.md §3: 4 MiB default
+  std::size_t body_limit = 4 << 20;       // docs/protocol.md §1: 4 MiB default
   std::size_t header_limit = 16 << 10;
   std::chrono::seconds header_timeout{10};  // a request's first byte, then its whole head
   std::chrono::seconds read_timeout{30};    // the body, once the head is in
