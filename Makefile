@@ -7,24 +7,34 @@ SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-sanitize test-tsan bench bench-client bench-hostile bench-auth soak fuzz package clean
+.PHONY: all bootstrap configure build run check test test-sanitize test-tsan bench bench-client bench-hostile bench-auth soak fuzz package clean
 
 all: build
 
 bootstrap:
 	@scripts/bootstrap
 
-build: bootstrap
+configure: bootstrap
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Checks the port first (LISTEN=HOST:PORT, default 127.0.0.1:8080), then builds only the
+# server and the CLI.
+run:
+	@scripts/dev-run --check-port
+	@$(MAKE) configure
+	@cmake --build $(BUILD) -j $(JOBS) --target avsync-server avsync
 	@scripts/dev-run $(BUILD)
 
-# Every test, then every test again under ASan+UBSan and under TSan.
-test: build
+# Every test of the plain build (PostgreSQL and the browser included), no sanitizer builds.
+check: build
 	@scripts/check-layering
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# Every test, then every test again under ASan+UBSan and under TSan.
+test: check
 	@$(MAKE) test-sanitize
 	@$(MAKE) test-tsan
 

@@ -291,7 +291,7 @@ Result<std::optional<Row>> LocalStore::apply_local_write(const ValidOperation& o
     return no_row(entity, op.entity_id);
   }
 
-  // A foreign key must name a row this device holds (§3: it must exist in the tenant).
+  // A foreign key must name a row this device holds (§3.4: it must exist in the tenant).
   for (const FieldAssignment& a : op.assignments) {
     const FieldSpec& f = entity.fields[a.field];
     if (f.type != FieldType::reference || !a.value) continue;

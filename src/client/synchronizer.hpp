@@ -1,6 +1,6 @@
 #pragma once
 // One sync cycle: push every due operation in batches, then pull the feed until caught up
-// (docs/protocol.md, "Client"). The engine and sync_once both run cycles through here.
+// (docs/protocol.md §10). The engine and sync_once both run cycles through here.
 
 #include <chrono>
 #include <optional>

@@ -1,4 +1,4 @@
-// docs/protocol.md §6: --db, then AVSYNC_DB, then sqlite:avsync.db.
+// docs/protocol.md §6: --db, then AVSYNC_DB, then the config file's `db`, then sqlite:avsync.db.
 
 #include "server/command_line.hpp"
 
