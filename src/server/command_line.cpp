@@ -253,7 +253,11 @@ void print_overview(std::ostream& out) {
   out << "  help [COMMAND]            this overview, or one command's flags (as COMMAND --help does)\n"
          "\nexit codes: 0 success, 1 failure (e.g. unknown business or token), 2 usage error.\n"
          "--db defaults to $AVSYNC_DB, then `db` of the --config file, then sqlite:avsync.db.\n"
-         "URLs: sqlite:PATH, postgresql://...\n";
+         "URLs: sqlite:PATH, postgresql://...\n"
+         "serve listens on "
+      << describe_default(*find_setting("listen"), std::nullopt)
+      << " unless --listen says otherwise; `avsync-server help serve`\n"
+         "lists every setting with its default, the limits included.\n";
 }
 
 void print_admin_overview(std::ostream& out) {

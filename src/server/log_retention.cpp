@@ -32,7 +32,7 @@ std::size_t LogRetention::prune_now() {
   const std::string before = format_timestamp(cutoff);
   std::size_t pruned = store_.prune_operations(before);
   std::lock_guard lock(mutex_);  // one writer to log_ at a time
-  log_ << "avsync: pruned " << pruned << " operation log rows processed before " << before << "\n";
+  log_ << "avsync-server: pruned " << pruned << " operation log rows processed before " << before << "\n";
   return pruned;
 }
 

@@ -250,6 +250,9 @@ TEST_F(ConfigTest, ServeHelpListsEveryFlagOfTheSettingsTableWithItsVariable) {
 TEST_F(ConfigTest, EveryServerCommandHasHelpAndAnUnknownOneIsAUsageError) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> helps = {
       {{"help"}, "admin create-token"},
+      {{"help"}, "serve listens on 127.0.0.1:8080"},
+      {{"help"}, "schema"},
+      {{"schema", "--help"}, "--markdown"},
       {{"--help"}, "admin create-token"},
       {{"-h"}, "migrate"},
       {{"migrate", "--help"}, "AVSYNC_DB"},
