@@ -22,7 +22,7 @@ set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)  # executables and libavsync.so; never the static archive
 
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # avsync_0.1.0_amd64.deb
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # avsync_0.2.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends is computed from the ELF files by dpkg-shlibdeps (dpkg-dev).

@@ -37,6 +37,12 @@ static void row_id(const char* row_json, char out[37]) {
   out[36] = '\0';
 }
 
+static int file_exists(const char* path) {
+  FILE* f = fopen(path, "rb");
+  if (f) fclose(f);
+  return f != NULL;
+}
+
 static void pause_ms(long ms) {
   struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&t, NULL);
@@ -83,16 +89,19 @@ int main(int argc, char** argv) {
   avsync_string_free(text);
 
   /* Checking a server touches no data file. */
-  CHECK(avsync_check_server(url, token, NULL, &error) == AVSYNC_OK, "check: %s", error.message);
-  CHECK(avsync_check_server(url, "avs_not-a-token", NULL, &error) == AVSYNC_UNAUTHENTICATED, "check: %d %s",
-        error.code, error.message);
-  CHECK(avsync_check_server(unreachable, token, "{\"connectTimeoutMs\": 2000}", &error) == AVSYNC_NETWORK,
+  CHECK(avsync_server_check(url, token, NULL, &error) == AVSYNC_OK, "check: %s", error.message);
+  CHECK(avsync_server_check(url, "avs_not-a-token", NULL, &error) == AVSYNC_UNAUTHENTICATED,
+        "check: %d %s", error.code, error.message);
+  CHECK(avsync_server_check(unreachable, token, "{\"connectTimeoutMs\": 2000}", &error) ==
+            AVSYNC_NETWORK,
         "check unreachable: %d %s", error.code, error.message);
-  CHECK(avsync_check_server("ftp://example.com", token, NULL, &error) == AVSYNC_VALIDATION_ERROR, "check: %d",
-        error.code);
-  CHECK(avsync_client_open("no-such-dir-avsync/none.db", "{\"createIfMissing\": false}", &(avsync_client*){NULL},
-                           &error) == AVSYNC_NOT_CONFIGURED,
+  CHECK(avsync_server_check("ftp://example.com", token, NULL, &error) == AVSYNC_VALIDATION_ERROR,
+        "check: %d", error.code);
+  CHECK(avsync_client_open("never-created.db", "{\"createIfMissing\": false}",
+                           &(avsync_client*){NULL}, &error) == AVSYNC_NOT_CONFIGURED,
         "open without creating: %d %s", error.code, error.message);
+  CHECK(!file_exists("never-created.db") && !file_exists("never-created.db.sync-lock"),
+        "opening without creating created a file");
 
   /* Online. */
   CHECK(avsync_client_configure(client, url, token, &error) == AVSYNC_OK, "%s", error.message);

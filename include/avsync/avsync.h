@@ -61,10 +61,11 @@ void avsync_client_close(avsync_client* client);
 /* Asks the server whether it accepts `token` (one request; no data file is touched).
  * AVSYNC_OK: it answered as an avsync server and took the token. AVSYNC_UNAUTHENTICATED:
  * it refused the token. AVSYNC_TLS_FAILURE, AVSYNC_BAD_RESPONSE (not an avsync server),
- * AVSYNC_VALIDATION_ERROR (not an http(s) URL), or an offline code (AVSYNC_NETWORK,
- * AVSYNC_TIMEOUT, AVSYNC_UNAVAILABLE, ...): nothing could be checked. `options_json` as for
- * avsync_client_open (its timeouts and caFile are used) or NULL. Blocks on the network. */
-avsync_code avsync_check_server(const char* server_url, const char* token, const char* options_json,
+ * AVSYNC_VALIDATION_ERROR (not an http(s) URL, or not one token), or an offline code
+ * (AVSYNC_NETWORK, AVSYNC_TIMEOUT, AVSYNC_UNAVAILABLE, ...): nothing could be checked.
+ * `options_json` as for avsync_client_open (its timeouts and caFile are used) or NULL. Blocks on
+ * the network. */
+avsync_code avsync_server_check(const char* server_url, const char* token, const char* options_json,
                                 avsync_error* error);
 
 avsync_code avsync_client_configure(avsync_client* client, const char* server_url,

@@ -200,7 +200,8 @@ class Client {
 //   that speaks plain HTTP);
 // - bad_response: what answers there is not an avsync server;
 // - network, timeout, unavailable, server_error, rate_limited: nothing could be checked.
-Status check_server(std::string_view server_url, std::string_view token, const ClientOptions& options = {});
+Status check_server(std::string_view server_url, std::string_view token,
+                    const ClientOptions& options = {});
 
 std::string_view to_string(SyncState state);       // "idle", "syncing", "error", "offline"
 std::string_view to_string(RowSyncState state);    // "synced", "pending", "failed"

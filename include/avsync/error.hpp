@@ -29,15 +29,15 @@ enum class ErrorCode {
   rate_limited,
   unavailable,
   // Client side.
-  network,        // the server could not be reached (DNS, refused, reset)
-  timeout,        // the server did not answer in time
-  server_error,   // a 5xx other than 503
-  bad_response,   // the server answered something that is not the protocol
-  local_storage,  // the device's database failed (disk full, corrupt file)
-  not_configured, // no server URL or token yet (`avsync init`)
-  cancelled,      // the client is shutting down
-  tls_failure,    // reached, but no secure connection: a certificate not trusted, or TLS to a
-                  // server that speaks plain HTTP
+  network,         // the server could not be reached (DNS, refused, reset)
+  timeout,         // the server did not answer in time
+  server_error,    // a 5xx other than 503
+  bad_response,    // the server answered something that is not the protocol
+  local_storage,   // the device's database failed (disk full, corrupt file)
+  not_configured,  // no server URL or token yet (`avsync init`)
+  cancelled,       // the client is shutting down
+  tls_failure,     // reached, but no secure connection: a certificate not trusted, or TLS to a
+                   // server that speaks plain HTTP
 };
 
 struct Error {

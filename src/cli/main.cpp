@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,7 +42,8 @@ constexpr std::string_view kUsage = R"(usage: avsync [--data FILE] [--json] COMM
 
 )";
 // After the ENTITY line, which overview() writes from the registry.
-constexpr std::string_view kUsageEnd = R"(FIELD: the entity's fields, with - or _ (--customer-id or --customer_id).
+constexpr std::string_view kUsageEnd =
+    R"(FIELD: the entity's fields, with - or _ (--customer-id or --customer_id).
 The data file is --data FILE, else $AVSYNC_DATA, else ./avsync-client.db.
 
 exit codes: 0 ok, 1 local failure, 2 usage, 3 offline or server unavailable,
@@ -205,9 +205,10 @@ void print_row(const Row& row) {
 }
 
 void print_status(const SyncStatus& s) {
-  std::cout << "state: " << (s.configured ? to_string(s.state) : "not configured (run `avsync init --server URL --token TOKEN`)")
-            << "\npending: " << s.pending
-            << "\nfailed: " << s.failed
+  std::cout << "state: "
+            << (s.configured ? to_string(s.state)
+                             : "not configured (run `avsync init --server URL --token TOKEN`)")
+            << "\npending: " << s.pending << "\nfailed: " << s.failed
             << "\nlast sync: " << (s.last_sync_at ? *s.last_sync_at : "never") << "\n";
   if (s.last_error) std::cout << "last error: " << to_string(s.last_error->code) << ": " << s.last_error->message << "\n";
   if (s.retry_in) std::cout << "retry in: " << s.retry_in->count() << " ms\n";
@@ -230,7 +231,7 @@ FieldValues fields_of(const Args& args) {
   return fields;
 }
 
-Runner entity_command(Args& args) {
+Runner parse_entity_command(Args& args) {
   const std::string entity = entity_of(args.words[0]);
   const std::string verb = args.words.size() > 1 ? args.words[1] : "";
 
@@ -252,7 +253,8 @@ Runner entity_command(Args& args) {
       if (args.json) {
         std::cout << client::row_json(*row) << "\n";
       } else {
-        std::cout << "updated " << row->entity << " " << row->id << " (" << to_string(row->sync_state) << ")\n";
+        std::cout << "updated " << row->entity << " " << row->id << " ("
+                  << to_string(row->sync_state) << ")\n";
       }
       return int{kOk};
     };
@@ -312,7 +314,8 @@ Runner entity_command(Args& args) {
 }
 
 // init: the server is asked first, so a wrong token or URL is told now and stores
-// nothing; only an unreachable server is stored unchecked (the device may be offline).
+// nothing. When the server cannot answer now (offline, a timeout, 429, 5xx: the codes of
+// exit 3), both are stored unchecked: a device may be set up without signal.
 int run_init(ClientOptions options, Args& args) {
   args.expect_words(1, "init --server URL --token TOKEN");
   auto server = args.take("server");
@@ -328,7 +331,9 @@ int run_init(ClientOptions options, Args& args) {
     const int code = exit_code_for(error.code);
     if (code != kOffline) {
       Error refused = error;
-      if (error.code == ErrorCode::unauthenticated) refused.message = "the server refused the token: " + error.message;
+      if (error.code == ErrorCode::unauthenticated) {
+        refused.message = "the server refused the token: " + error.message;
+      }
       refused.message += " (nothing was stored)";
       return report(args, refused);
     }
@@ -343,10 +348,12 @@ int run_init(ClientOptions options, Args& args) {
     std::cout << client::init_json(unchecked) << "\n";
   } else if (unchecked) {
     std::cout << "configured " << options.data_path << " for " << *server << ", unchecked\n";
-    std::cerr << "avsync: could not reach the server to check the token (" << to_string(unchecked->code) << ": "
-              << unchecked->message << "); the first sync will tell whether it is accepted\n";
+    std::cerr << "avsync: could not reach the server to check the token ("
+              << to_string(unchecked->code) << ": " << unchecked->message
+              << "); the first sync will tell whether it is accepted\n";
   } else {
-    std::cout << "configured " << options.data_path << " for " << *server << ": the server accepted the token\n";
+    std::cout << "configured " << options.data_path << " for " << *server
+              << ": the server accepted the token\n";
   }
   return kOk;
 }
@@ -422,9 +429,13 @@ std::string sync_help() {
   const ClientOptions defaults;
   return "usage: avsync sync [--batch-size N] [--page-size N]\n\n"
          "One push of the pending operations, then one pull of the server's changes. Exits 3\n"
-         "when offline or the server is unavailable, 4 when an operation was rejected.\n\n"
-         "  --batch-size N    operations per push request (default: " + std::to_string(defaults.batch_size) + ")\n"
-         "  --page-size N     changes per pull page (default: " + std::to_string(defaults.pull_page_size) + ")\n";
+         "when offline or the server is unavailable, 4 when an operation was rejected, 6 when\n"
+         "not configured or the token is refused, 7 or 8 when the server's answer or its TLS\n"
+         "is wrong (`avsync help` has every exit code).\n\n"
+         "  --batch-size N    operations per push request (default: " +
+         std::to_string(defaults.batch_size) + ")\n" +
+         "  --page-size N     changes per pull page (default: " +
+         std::to_string(defaults.pull_page_size) + ")\n";
 }
 
 const CommandHelp kCommandHelp[] = {
@@ -432,20 +443,25 @@ const CommandHelp kCommandHelp[] = {
      "usage: avsync init --server URL --token TOKEN\n\n"
      "Asks the server whether it takes the token, then remembers both in the data file\n"
      "(creating it). A refused token (exit 6), a URL where no avsync server answers (7) or\n"
-     "a failed TLS handshake (8) stores nothing. When the server cannot be reached, both are\n"
-     "stored anyway and the first sync tells whether the token is good.\n\n"
+     "a failed TLS handshake (8) stores nothing. When the server cannot answer now (offline,\n"
+     "a timeout, 429 or 5xx), both are stored anyway, said to be unchecked, and the first\n"
+     "sync tells whether the token is good.\n\n"
      "  --server URL      the server's base URL, e.g. https://sync.example.com\n"
      "  --token TOKEN     a device token (avsync-server admin create-token) or the app's JWT\n"},
     {"status",
-     "usage: avsync status\n\nPrints the sync state, the pending and failed counts and the last sync. A data\n"
+     "usage: avsync status\n\n"
+     "Prints the sync state, the pending and failed counts and the last sync. A data\n"
      "file that does not exist is not created: exit 6, not configured.\n"},
     {"watch",
-     "usage: avsync watch\n\nRuns the sync engine and prints each state change, until SIGINT or SIGTERM.\n"},
-    {"queue", "usage: avsync queue\n\nLists the pending operations, then the failed ones with their error.\n"},
+     "usage: avsync watch\n\n"
+     "Runs the sync engine and prints each state change, until SIGINT or SIGTERM.\n"},
+    {"queue",
+     "usage: avsync queue\n\n"
+     "Lists the pending operations, then the failed ones with their error.\n"},
     {"retry", "usage: avsync retry OPERATION_ID\n\nQueues a failed operation to be sent again.\n"},
     {"discard",
-     "usage: avsync discard OPERATION_ID\n\nDrops a failed operation and restores the server's version of "
-     "its row.\n"},
+     "usage: avsync discard OPERATION_ID\n\n"
+     "Drops a failed operation and restores the server's version of its row.\n"},
 };
 
 std::string entity_verb_help(const EntitySpec& entity, std::string_view verb) {
@@ -544,10 +560,11 @@ int print_queue(const Args& args, Client& client) {
   }
   if (ops->empty()) std::cout << "the queue is empty: no pending or failed operations\n";
   for (const QueuedOperation& op : *ops) {
-    std::cout << (op.status == OperationStatus::failed ? "failed " : "pending") << "  " << op.operation_id << "  "
-              << op.action << " " << op.entity << " " << op.entity_id;
+    std::cout << (op.status == OperationStatus::failed ? "failed " : "pending") << "  "
+              << op.operation_id << "  " << op.action << " " << op.entity << " " << op.entity_id;
     if (op.attempts) std::cout << "  attempts=" << op.attempts;
-    if (op.last_error) std::cout << "  " << to_string(op.last_error->code) << ": " << op.last_error->message;
+    if (op.last_error)
+      std::cout << "  " << to_string(op.last_error->code) << ": " << op.last_error->message;
     std::cout << "\n";
   }
   return kOk;
@@ -559,9 +576,10 @@ int run_sync(const Args& args, Client& client) {
   if (args.json) {
     std::cout << client::report_json(*result) << "\n";
   } else {
-    std::cout << "pushed " << result->pushed << ", rejected " << result->rejected << ", pulled " << result->pulled
-              << ", pending " << result->pending << "\n";
-    if (result->rejected) std::cerr << "avsync: some operations were rejected; see `avsync queue`\n";
+    std::cout << "pushed " << result->pushed << ", rejected " << result->rejected << ", pulled "
+              << result->pulled << ", pending " << result->pending << "\n";
+    if (result->rejected)
+      std::cerr << "avsync: some operations were rejected; see `avsync queue`\n";
   }
   return result->rejected ? kRejected : kOk;
 }
@@ -579,11 +597,28 @@ int run_failed_operation_command(const Args& args, Client& client) {
   return kOk;
 }
 
-// The commands that are not an entity's, usage-checked.
-Runner command(Args& args) {
+struct CommandUsage {
+  std::string_view name;
+  std::string_view usage;  // after "usage: avsync "
+  std::size_t words;       // the command's own word included
+};
+constexpr CommandUsage kCommandUsages[] = {
+    {"sync", "sync [--batch-size N] [--page-size N]", 1},
+    {"status", "status", 1},
+    {"watch", "watch", 1},
+    {"queue", "queue", 1},
+    {"retry", "retry OPERATION_ID", 2},
+    {"discard", "discard OPERATION_ID", 2},
+};
+
+// The commands that are not an entity's (nor init), usage-checked.
+Runner parse_command(Args& args) {
   const std::string& name = args.words[0];
-  const bool takes_id = name == "retry" || name == "discard";
-  args.expect_words(takes_id ? 2 : 1, name + (takes_id ? " OPERATION_ID" : ""));
+  const auto usage = std::ranges::find(kCommandUsages, name, &CommandUsage::name);
+  if (usage == std::end(kCommandUsages)) {
+    throw UsageError{"unknown command '" + name + "'; `avsync help` lists the commands"};
+  }
+  args.expect_words(usage->words, usage->usage);
   args.expect_no_options();
   if (name == "sync") return [&args](Client& client) { return run_sync(args, client); };
   if (name == "status") {
@@ -599,8 +634,7 @@ Runner command(Args& args) {
   }
   if (name == "watch") return [&args](Client& client) { return run_watch(client, args); };
   if (name == "queue") return [&args](Client& client) { return print_queue(args, client); };
-  if (takes_id) return [&args](Client& client) { return run_failed_operation_command(args, client); };
-  throw UsageError{"unknown command '" + name + "'; `avsync help` lists the commands"};
+  return [&args](Client& client) { return run_failed_operation_command(args, client); };
 }
 
 int run(int argc, char** argv) {
@@ -623,7 +657,7 @@ int run(int argc, char** argv) {
     if (auto batch = args.take("batch_size")) options.batch_size = std::max<std::size_t>(1, parse_count(*batch, "--batch-size"));
     if (auto page = args.take("page_size")) options.pull_page_size = std::max<std::size_t>(1, parse_count(*page, "--page-size"));
   }
-  const Runner runner = entity_named(name) ? entity_command(args) : command(args);
+  const Runner runner = entity_named(name) ? parse_entity_command(args) : parse_command(args);
 
   // Only init creates a data file: anything else on a missing one is "not configured".
   options.create_if_missing = false;

@@ -140,7 +140,7 @@ avsync_code avsync_client_open(const char* data_path, const char* options_json, 
 
 void avsync_client_close(avsync_client* client) { delete client; }
 
-avsync_code avsync_check_server(const char* server_url, const char* token, const char* options_json,
+avsync_code avsync_server_check(const char* server_url, const char* token, const char* options_json,
                                 avsync_error* error) {
   return call(error, [&] {
     if (missing(server_url) || missing(token)) return invalid(error, "server_url and token");

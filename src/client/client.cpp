@@ -62,8 +62,12 @@ JsonValue json_text(std::string_view text) {
 
 Result<const EntitySpec*> entity_named(std::string_view name) {
   if (const EntitySpec* entity = find_entity(name)) return entity;
-  return validation_error("unknown entity '" + std::string(name) +
-                          "' (customers, sales, sale_items, payments or abonos, distribuciones)");
+  std::string known;
+  for (const EntitySpec& entity : all_entities()) {
+    known += (known.empty() ? "" : ", ") + std::string(entity.name);
+    for (std::string_view alias : entity.aliases) known += " or " + std::string(alias);
+  }
+  return validation_error("unknown entity '" + std::string(name) + "' (" + known + ")");
 }
 
 // The checks configure() and check_server() make before anything is stored or sent.
@@ -294,9 +298,10 @@ class Client::Impl {
 Result<std::unique_ptr<Client>> Client::open(ClientOptions options) {
   return guarded([&]() -> Result<std::unique_ptr<Client>> {
     if (!options.create_if_missing && ::access(options.data_path.c_str(), F_OK) != 0) {
-      return Error{ErrorCode::not_configured,
-                   "no data file " + options.data_path +
-                       ": nothing is configured yet (`avsync init --server URL --token TOKEN` creates it)"};
+      return Error{
+          ErrorCode::not_configured,
+          "no data file " + options.data_path +
+              ": nothing is configured yet (`avsync init --server URL --token TOKEN` creates it)"};
     }
     return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(options))));
   });
@@ -356,7 +361,8 @@ void Client::set_observer(std::function<void(const SyncStatus&)> observer) {
   impl_->engine().set_observer(std::move(observer));
 }
 
-Status check_server(std::string_view server_url, std::string_view token, const ClientOptions& options) {
+Status check_server(std::string_view server_url, std::string_view token,
+                    const ClientOptions& options) {
   if (Status valid = validate_server_settings(server_url, token); !valid) return valid;
   try {
     auto transport = client::make_curl_transport({std::string(server_url), std::string(token),
@@ -365,7 +371,8 @@ Status check_server(std::string_view server_url, std::string_view token, const C
     auto reply = transport->get("/sync/changes?limit=1");
     if (!reply) return std::move(reply).error();
     const auto not_avsync = [&](std::string_view why) {
-      return Error{ErrorCode::bad_response, std::string(server_url) + " does not answer as an avsync server (" +
+      return Error{ErrorCode::bad_response, std::string(server_url) +
+                                                " does not answer as an avsync server (" +
                                                 std::string(why) + ")"};
     };
     if (reply->status != 200) {
@@ -376,14 +383,20 @@ Status check_server(std::string_view server_url, std::string_view token, const C
         case ErrorCode::unavailable:
         case ErrorCode::server_error:
           return error;
-        default:
-          return not_avsync("GET /sync/changes: HTTP " + std::to_string(reply->status) + ", " + error.message);
+        default: {
+          // decode_error_reply says "HTTP <status>" itself when the body has no message.
+          const std::string status = "HTTP " + std::to_string(reply->status);
+          return not_avsync("GET /sync/changes: " +
+                            (error.message == status ? status : status + ", " + error.message));
+        }
       }
     }
-    if (auto page = client::decode_changes_page(reply->body); !page) return not_avsync(page.error().message);
+    if (auto page = client::decode_changes_page(reply->body); !page)
+      return not_avsync(page.error().message);
     return Ok{};
   } catch (const std::exception& e) {
-    return Error{ErrorCode::network, e.what()};
+    // Not the network's fault (libcurl could not start, memory ran out): nothing was asked.
+    return Error{ErrorCode::internal, e.what()};
   }
 }
 

@@ -37,10 +37,16 @@ void SyncEngine::stop() {
 void SyncEngine::notify_local_write() {
   {
     std::lock_guard lock(mutex_);
-    if (!running_ || waiting_for_token_ || status_.state == SyncState::offline) return;
+    if (!running_ || waiting_for_token_ || connection_failed()) return;
     kicked_at_ = std::min(kicked_at_, SteadyClock::now() + options_.debounce);
   }
   wake_.notify_all();
+}
+
+bool SyncEngine::connection_failed() const {
+  return status_.state == SyncState::offline ||
+         (status_.state == SyncState::error && status_.last_error &&
+          status_.last_error->code == ErrorCode::tls_failure);
 }
 
 void SyncEngine::notify_online() {

@@ -59,6 +59,9 @@ class SyncEngine {
   void run();
   // Requires: mutex_ held. Updates state and schedule from a finished cycle.
   void absorb(const CycleOutcome& outcome, bool schedule);
+  // Requires: mutex_ held. The last cycle could not connect (offline, or a TLS failure): a
+  // local write then waits for the backoff, since only the network can end it.
+  bool connection_failed() const;
   // Sends the current status to the observer. Requires: mutex_ NOT held.
   void publish();
 

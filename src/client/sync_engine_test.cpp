@@ -106,6 +106,27 @@ TEST_F(SyncEngineTest, NoBusyLoopWhileOffline) {
   engine_->stop();  // prompt, although the next try is seconds away
 }
 
+// A TLS failure is reported as an error, not offline, but it is the connection that failed:
+// local writes do not start a handshake each.
+TEST_F(SyncEngineTest, NoHandshakePerLocalWriteAfterATlsFailure) {
+  cycles_.offline = true;
+  cycles_.failure = ErrorCode::tls_failure;
+  ClientOptions o = fast_options();
+  o.retry.base = 10s;
+  o.retry.cap = 10s;
+  make_engine(o);
+  engine_->start();
+  auto failed = recorder_.wait_for([](const SyncStatus& s) { return s.state == SyncState::error; });
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->last_error->code, ErrorCode::tls_failure);
+  EXPECT_TRUE(failed->retry_in);
+  engine_->notify_local_write();
+  engine_->notify_local_write();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(cycles_.runs.load(), 1);
+  engine_->stop();
+}
+
 TEST_F(SyncEngineTest, ALocalWriteSyncsSoonAfterwards) {
   make_engine();
   engine_->start();

@@ -43,7 +43,7 @@ std::optional<ErrorCode> error_code_from_wire(std::string_view wire) {
 
 std::optional<ErrorCode> error_code_from_name(std::string_view name) {
   if (auto code = error_code_from_wire(name)) return code;
-  for (int i = static_cast<int>(ErrorCode::network); i <= static_cast<int>(ErrorCode::tls_failure); ++i) {
+  for (int i = static_cast<int>(ErrorCode::network); i <= static_cast<int>(kLastErrorCode); ++i) {
     if (to_wire(static_cast<ErrorCode>(i)) == name) return static_cast<ErrorCode>(i);
   }
   return std::nullopt;

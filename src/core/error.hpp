@@ -10,6 +10,10 @@
 
 namespace avsync {
 
+// The last enumerator of ErrorCode: a code added after it moves this too (the C API's
+// static_asserts in client/c_api.cpp hold its numbering).
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::tls_failure;
+
 // The wire spelling, e.g. "VALIDATION_ERROR". route_not_found is "NOT_FOUND"; the
 // client-only codes have spellings too, for logs and the CLI's --json output.
 std::string_view to_wire(ErrorCode code);

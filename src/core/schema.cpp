@@ -88,10 +88,8 @@ const FieldSpec kDistribucionFields[] = {
 constexpr std::string_view kAbonoAliases[] = {"payments"};
 
 const EntitySpec kEntities[] = {
-    {"customers", kCustomerFields},
-    {"sales", kSaleFields},
-    {"sale_items", kSaleItemFields},
-    {"abonos", kAbonoFields, kAbonoAliases},
+    {"customers", kCustomerFields},          {"sales", kSaleFields},
+    {"sale_items", kSaleItemFields},         {"abonos", kAbonoFields, kAbonoAliases},
     {"distribuciones", kDistribucionFields},
 };
 

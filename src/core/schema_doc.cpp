@@ -144,9 +144,10 @@ std::string cell(std::string_view text) {
 }
 
 // The JSON shape as TypeScript types, for docs/schema.md (schema_doc.hpp says the same).
+// Its `version: N;` line is written from kSchemaJsonVersion (json_shape()).
 constexpr std::string_view kJsonShape = R"(```ts
 type Schema = {
-  version: 1;
+  version: VERSION;
   entities: Entity[];             // referenced entities before those referencing them
   serverManagedFields: string[];  // a payload may carry them; the server ignores them
 };
@@ -175,6 +176,13 @@ type Field = {
 };
 ```
 )";
+
+std::string json_shape() {
+  std::string shape(kJsonShape);
+  constexpr std::string_view kPlaceholder = "VERSION";
+  shape.replace(shape.find(kPlaceholder), kPlaceholder.size(), std::to_string(kSchemaJsonVersion));
+  return shape;
+}
 
 }  // namespace
 
@@ -301,7 +309,7 @@ std::string render_schema_markdown() {
       ".\nThe version changes when a member is removed, renamed or changes meaning, or gains a\n"
       "value a consumer must handle (a new `type`, `bound` or default `kind`). New members may\n"
       "appear without a change: ignore those you do not know.\n\n" +
-      std::string(kJsonShape);
+      json_shape();
   return out;
 }
 

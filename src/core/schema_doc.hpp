@@ -2,7 +2,7 @@
 // The entity registry (schema.hpp) rendered for people and for code generators: as text
 // (`avsync-server schema`), as JSON (`schema --json`) and as Markdown (`schema --markdown`,
 // which is docs/schema.md). A field's rules are worded once, by field_rules, for every
-// rendering; the CLI's help is meant to use it too. Pure functions of the registry: no I/O,
+// rendering and for the CLI's help. Pure functions of the registry: no I/O,
 // thread-safe.
 
 #include <string>

@@ -145,6 +145,17 @@ TEST(Validation, ANumberOutOfNumericRangeFailsTheOperationWhereverItIs) {
   EXPECT_EQ(error_of("customers", "insert", R"({"name":"A","created_at":1e99999999})"), "ok");
 }
 
+// Every server-managed field of the registry is ignored in a payload (§3.5), and nothing
+// else unknown is.
+TEST(Validation, EveryServerManagedFieldIsIgnoredAndAnyOtherUnknownFieldRefused) {
+  for (std::string_view name : server_managed_fields()) {
+    auto v = validate("customers", "update", R"({"name":"A",")" + std::string(name) + R"(":"x"})");
+    ASSERT_TRUE(v) << name << ": " << v.error().message;
+    EXPECT_EQ(v->assignments.size(), 1u) << name << " was taken from the payload";
+  }
+  EXPECT_NE(error_of("customers", "update", R"({"name":"A","shoe_size":"x"})"), "ok");
+}
+
 TEST(Validation, NumbersFitNumericUpToItsLimits) {
   EXPECT_TRUE(fits_numeric("0"));
   EXPECT_TRUE(fits_numeric("-150.50"));

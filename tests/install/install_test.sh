@@ -53,7 +53,7 @@ libdir=$(dirname "$(dirname "$pc")")
 [ -f "$libdir/cmake/avsync/avsyncConfig.cmake" ] || fail "avsyncConfig.cmake is missing from $libdir/cmake/avsync"
 [ -f "$libdir/libavsync.a" ] || fail "libavsync.a is missing from $libdir"
 soname=$(readelf -d "$libdir/libavsync.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
-[ "$soname" = libavsync.so.0.1 ] || fail "libavsync.so's SONAME is '$soname', not libavsync.so.0.1"
+[ "$soname" = libavsync.so.0.2 ] || fail "libavsync.so's SONAME is '$soname', not libavsync.so.0.2"
 
 step "libavsync.so exports the public API only"
 # Defined dynamic symbols, demangled: the C API, and Client, Row::field, check_server and to_string.
@@ -92,7 +92,7 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 read -r -a cflags <<<"$(pkg-config --cflags avsync)"
 read -r -a libs <<<"$(pkg-config --libs avsync)"
 quietly cc -std=c11 -Wall -Wextra -Werror "$here/c_app.c" -o "$work/c_app" "${cflags[@]}" "${libs[@]}"
-readelf -d "$work/c_app" | grep -qF '[libavsync.so.0.1]' || fail "c_app does not load libavsync.so.0.1"
+readelf -d "$work/c_app" | grep -qF '[libavsync.so.0.2]' || fail "c_app does not load libavsync.so.0.2"
 quietly env LD_LIBRARY_PATH="$libdir" "$work/c_app" "$work/c_app.db"
 
 step "a C program with pkg-config --static, on libavsync.a"

@@ -106,7 +106,15 @@ TEST_F(CliTest, TheDataFileIsTheFlagThenTheEnvironmentThenTheWorkingDirectory) {
 TEST_F(CliTest, ExitCodesTellUsageOfflineRejectedNotFoundAndUnauthenticatedApart) {
   EXPECT_EQ(device({"sync"}).exit_code, kUnauthenticated) << "not configured yet";
   EXPECT_EQ(device({"frobnicate"}).exit_code, kUsage);
-  EXPECT_EQ(device({"init", "--server", "ftp://example.com", "--token", token_a}).exit_code, kUsage);
+  auto unknown = device({"frobnicate", "now", "--fast", "yes"});
+  EXPECT_EQ(unknown.exit_code, kUsage);
+  EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos) << unknown.err;
+  auto extra = device({"sync", "everything"});
+  EXPECT_EQ(extra.exit_code, kUsage);
+  EXPECT_NE(extra.err.find("usage: avsync sync [--batch-size N] [--page-size N]"), std::string::npos)
+      << extra.err;
+  EXPECT_EQ(device({"init", "--server", "ftp://example.com", "--token", token_a}).exit_code,
+            kUsage);
   EXPECT_EQ(device({"init", "--server", "sync.example.com", "--token", token_a}).exit_code, kUsage);
   EXPECT_EQ(device({"init", "--server", url(), "--token", "two words"}).exit_code, kUsage);
   EXPECT_EQ(device({"customers"}).exit_code, kUsage);
@@ -140,9 +148,13 @@ TEST_F(CliTest, ExitCodesTellUsageOfflineRejectedNotFoundAndUnauthenticatedApart
 }
 
 TEST_F(CliTest, CommandsOnAMissingDataFileSayNotConfiguredAndCreateNothing) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"status"}, {"sync"}, {"queue"}, {"--json", "status"}, {"customers", "list"},
-        {"customers", "add", "--name", "Ana"}, {"retry", "x"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"status"},
+                                        {"sync"},
+                                        {"queue"},
+                                        {"--json", "status"},
+                                        {"customers", "list"},
+                                        {"customers", "add", "--name", "Ana"},
+                                        {"retry", "x"}}) {
     auto out = device(args);
     EXPECT_EQ(out.exit_code, kUnauthenticated) << args.front() << ": " << out.err;
     EXPECT_NE((out.err + out.out).find("NOT_CONFIGURED"), std::string::npos) << out.err << out.out;
@@ -164,14 +176,16 @@ TEST_F(CliTest, InitAsksTheServerFirstAndStoresNothingItRefuses) {
   // Something answers there, but not an avsync server: a path prefix no route has.
   auto elsewhere = device({"init", "--server", url() + "/api", "--token", token_a});
   EXPECT_EQ(elsewhere.exit_code, kNotAvsync) << elsewhere.err;
-  EXPECT_NE(elsewhere.err.find("not answer as an avsync server"), std::string::npos) << elsewhere.err;
+  EXPECT_NE(elsewhere.err.find("not answer as an avsync server"), std::string::npos)
+      << elsewhere.err;
 
   // https:// to a server that speaks plain HTTP is a TLS failure, not "offline".
   const std::string https = "https://127.0.0.1:" + std::to_string(server->port());
   auto tls = device({"init", "--server", https, "--token", token_a});
   EXPECT_EQ(tls.exit_code, kTls) << tls.err;
   EXPECT_NE(tls.err.find("TLS_FAILURE"), std::string::npos) << tls.err;
-  EXPECT_NE(tls.err.find("http://"), std::string::npos) << "says how to spell a plain-HTTP URL: " << tls.err;
+  EXPECT_NE(tls.err.find("http://"), std::string::npos)
+      << "says how to spell a plain-HTTP URL: " << tls.err;
   EXPECT_TRUE(std::filesystem::is_empty(work_)) << "a refused init stored something";
 
   auto accepted = device({"--json", "init", "--server", url(), "--token", token_a});

@@ -139,12 +139,14 @@ TEST_F(ConfigTest, AnAddressInUseIsSaidPlainlyWithHowToChooseAnother) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
   const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
 
-  auto out = server({"serve", "--listen", address, "--db", "sqlite:" + (dir_ / "busy.db").string()});
+  auto out =
+      server({"serve", "--listen", address, "--db", "sqlite:" + (dir_ / "busy.db").string()});
   // `make run` checks before it builds or prints anything, and says how to choose another.
   auto make_run = run_program({std::string(AVSYNC_SOURCE_DIR) + "/scripts/dev-run", "--check-port"},
                               clean_environment({{"LISTEN", address}}));
-  auto free = run_program({std::string(AVSYNC_SOURCE_DIR) + "/scripts/dev-run", "--check-port"},
-                          clean_environment({{"LISTEN", "127.0.0.1:" + std::to_string(free_port())}}));
+  auto free =
+      run_program({std::string(AVSYNC_SOURCE_DIR) + "/scripts/dev-run", "--check-port"},
+                  clean_environment({{"LISTEN", "127.0.0.1:" + std::to_string(free_port())}}));
   ::close(fd);
   EXPECT_EQ(make_run.exit_code, 1);
   EXPECT_NE(make_run.err.find(address + " is already in use"), std::string::npos) << make_run.err;
@@ -153,7 +155,9 @@ TEST_F(ConfigTest, AnAddressInUseIsSaidPlainlyWithHowToChooseAnother) {
   EXPECT_EQ(free.exit_code, kOk) << free.err;
 
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.err.find("cannot listen on " + address + ": Address already in use"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("cannot listen on " + address + ": Address already in use"),
+            std::string::npos)
+      << out.err;
   EXPECT_NE(out.err.find("--listen HOST:PORT"), std::string::npos) << out.err;
   EXPECT_EQ(out.err.find("boost"), std::string::npos) << "no library internals: " << out.err;
 }

@@ -598,12 +598,14 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
     // Said plainly, not as Boost's text with its source location: a port already taken is
     // the first thing a newcomer meets.
     const std::string host = endpoint.address().to_string();
-    const std::string address = (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(options.port);
-    throw std::runtime_error("cannot listen on " + address + ": " + bind_error.message() +
-                             (bind_error == asio::error::address_in_use
-                                  ? " (another program is listening there; choose another address with "
-                                    "--listen HOST:PORT or AVSYNC_LISTEN)"
-                                  : ""));
+    const std::string address =
+        (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(options.port);
+    throw std::runtime_error(
+        "cannot listen on " + address + ": " + bind_error.message() +
+        (bind_error == asio::error::address_in_use
+             ? " (another program is listening there; choose another address with "
+               "--listen HOST:PORT or AVSYNC_LISTEN)"
+             : ""));
   }
   acceptor.listen(asio::socket_base::max_listen_connections);
   on_listening(acceptor.local_endpoint().port());
