@@ -91,10 +91,16 @@ Database::Database(const std::string& path, Access access) {
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 10000);
-  // WAL lets readers run beside the writer; synchronous=FULL syncs the WAL at every
-  // commit, which is what makes an acknowledged batch survive power loss.
-  if (access == Access::read_write) exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY");
+  try {
+    // WAL lets readers run beside the writer; synchronous=FULL syncs the WAL at every
+    // commit, which is what makes an acknowledged batch survive power loss. The first
+    // statement is also where a file that is not a database is found out.
+    if (access == Access::read_write) exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY");
+  } catch (...) {
+    sqlite3_close_v2(db_);  // no destructor runs for a constructor that throws
+    throw;
+  }
 }
 
 Database::~Database() {
