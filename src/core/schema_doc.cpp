@@ -14,7 +14,6 @@
 namespace avsync {
 namespace {
 
-
 // "sales.customer_id" for each field of another entity that names `entity`'s rows.
 std::vector<std::string> referenced_by(const EntitySpec& entity) {
   std::vector<std::string> out;

@@ -90,10 +90,21 @@ int serve(const ServeSettings& settings) {
             << (admin ? "; admin API on" : "; admin API off (no --admin-token-file)")
             << (cors.enabled() ? "; CORS for " + std::to_string(settings.cors_origins.size()) + " origin(s)" : "")
             << "\n";
-  run_http_server(http, router, [&](std::uint16_t bound) {
-    std::cout << "avsync-server listening on http://" << ListenAddress{settings.listen.host, bound}.to_string()
-              << std::endl;
-  });
+  try {
+    run_http_server(http, router, [&](std::uint16_t bound) {
+      std::cout << "avsync-server listening on http://" << ListenAddress{settings.listen.host, bound}.to_string()
+                << std::endl;
+    });
+  } catch (const ListenError& e) {
+    // Said plainly, with the way out: a port already taken is the first thing a newcomer meets.
+    std::cerr << "avsync-server: cannot listen on " << settings.listen.to_string() << ": " << e.code().message()
+              << (e.code() == std::errc::address_in_use
+                      ? " (another program is listening there; choose another address with "
+                        "--listen HOST:PORT or AVSYNC_LISTEN)"
+                      : "")
+              << "\n";
+    return 1;
+  }
   std::cerr << "avsync-server: stopped\n";
   return 0;
 }

@@ -594,19 +594,7 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
   acceptor.set_option(asio::socket_base::reuse_address(true));
   boost::system::error_code bind_error;
   acceptor.bind(endpoint, bind_error);
-  if (bind_error) {
-    // Said plainly, not as Boost's text with its source location: a port already taken is
-    // the first thing a newcomer meets.
-    const std::string host = endpoint.address().to_string();
-    const std::string address =
-        (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(options.port);
-    throw std::runtime_error(
-        "cannot listen on " + address + ": " + bind_error.message() +
-        (bind_error == asio::error::address_in_use
-             ? " (another program is listening there; choose another address with "
-               "--listen HOST:PORT or AVSYNC_LISTEN)"
-             : ""));
-  }
+  if (bind_error) throw ListenError(bind_error.value(), std::generic_category(), "bind");
   acceptor.listen(asio::socket_base::max_listen_connections);
   on_listening(acceptor.local_endpoint().port());
 

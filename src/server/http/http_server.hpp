@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <system_error>
 
 #include "server/http/connection_table.hpp"
 #include "server/router.hpp"
@@ -45,10 +46,16 @@ struct HttpServerOptions {
   std::chrono::seconds shutdown_grace{10};  // in-flight requests get this long to finish
 };
 
+// The address could not be bound; code() says why (std::errc::address_in_use, ...). Its
+// what() is plain text, for the caller to name the address and what to do about it.
+struct ListenError : std::system_error {
+  using std::system_error::system_error;
+};
+
 // Listens, then serves `router` until SIGINT or SIGTERM. On a signal it stops accepting,
 // closes connections without a request in progress, lets in-flight requests finish (up to
 // shutdown_grace) and returns. `on_listening` is called once with the bound port before
-// serving starts. Throws when the address cannot be bound.
+// serving starts. Throws ListenError when the address cannot be bound.
 void run_http_server(const HttpServerOptions& options, const Router& router,
                      const std::function<void(std::uint16_t)>& on_listening);
 
