@@ -14,7 +14,8 @@
 // Pieces, for a test that needs another arrangement:
 //   startStatic()                      serves dist-test/browser/ and /index.html (which loads /avsync.js)
 //   startServer({ corsOrigins })       an avsync-server with a temp SQLite db, a business and a token
-//   startProxy(targetPort)             forwards to the server; loseNextBatchAnswer() drops one answer
+//   startProxy(targetPort)             forwards to the server, records the operationIds sent;
+//                                      loseNextBatchAnswer() drops one batch's answer
 //   launchBrowser()                    a persistent context in a fresh profile (IndexedDB survives reloads;
 //                                      two pages of it are two tabs of the same origin)
 //   sqlite(dbPath, sql)                a read-only query of the server's database with the sqlite3 CLI
@@ -227,14 +228,17 @@ export interface Proxy {
    * server). Resolves when that happened, with the operations the lost batch carried.
    */
   loseNextBatchAnswer(onAnswered?: () => Promise<void>): Promise<{ operations: number }>;
-  /** Requests forwarded, by "METHOD path". */
+  /** Requests received, as "METHOD path". */
   requests: string[];
+  /** The operationId of every operation of every POST /sync/batch received, repeats included. */
+  sentOperationIds: string[];
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<Proxy> {
   let lose: { onAnswered: () => Promise<void>; done: (r: { operations: number }) => void } | null = null;
   const requests: string[] = [];
+  const sentOperationIds: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -242,6 +246,10 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
       const body = Buffer.concat(chunks);
       const path = new URL(req.url ?? "/", "http://x").pathname;
       requests.push(`${req.method} ${path}`);
+      if (req.method === "POST" && path === "/sync/batch") {
+        const ops = (JSON.parse(body.toString()) as { operations: { operationId: string }[] }).operations;
+        for (const op of ops) sentOperationIds.push(op.operationId);
+      }
       const victim = req.method === "POST" && path === "/sync/batch" && lose ? lose : null;
       if (victim) lose = null;
       const headers = { ...req.headers, host: `127.0.0.1:${targetPort}` };
@@ -269,6 +277,7 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    sentOperationIds,
     loseNextBatchAnswer: (onAnswered = async () => {}) =>
       new Promise((done) => {
         lose = { onAnswered, done };
