@@ -1,0 +1,2 @@
+// The IndexedDB database the page's client and its Service Worker share.
+export const dbName = "avsync-demo";
