@@ -37,7 +37,7 @@ export const cliBinary = process.env.AVSYNC_CLI || resolve(webRoot, "../../build
 export const chromiumBinary = process.env.CHROMIUM || "/usr/bin/chromium";
 
 function need(path: string, what: string, env: string): string {
-  if (!existsSync(path)) throw new Error(`${what} not found at ${path}: build it or set ${env}`);
+  if (!existsSync(path)) throw new Error(`${what} not found at ${path} (${env})`);
   return path;
 }
 
@@ -84,7 +84,7 @@ function admin(db: string, ...args: string[]): string {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<AvsyncServer> {
-  need(serverBinary, "avsync-server", "AVSYNC_SERVER");
+  need(serverBinary, "avsync-server", "build it, or set AVSYNC_SERVER");
   const dbPath = join(tempDir("server"), "server.db");
   const businessId = admin(dbPath, "create-business", "--name", "web-e2e");
   const token = admin(dbPath, "create-token", "--business", businessId, "--user", "web");
@@ -195,7 +195,7 @@ const types: Record<string, string> = { ".js": "text/javascript", ".map": "appli
 
 /** Serves /index.html (loads the package as window.avsync) and the files of dist-test/browser/. */
 export async function startStatic(root = join(webRoot, "dist-test", "browser")): Promise<StaticServer> {
-  need(join(root, "avsync.js"), "the browser bundle", "(node scripts/build.mjs --tests)");
+  need(join(root, "avsync.js"), "the browser bundle", "node scripts/build.mjs --tests writes it");
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/" || path === "/index.html") {
@@ -301,7 +301,7 @@ export interface CliDevice {
 }
 
 export function cliDevice(serverUrl: string, token: string): CliDevice {
-  need(cliBinary, "the avsync CLI", "AVSYNC_CLI");
+  need(cliBinary, "the avsync CLI", "build it, or set AVSYNC_CLI");
   const dataFile = join(tempDir("cli"), "device.db");
   const run = (...args: string[]) => {
     try {
@@ -341,7 +341,7 @@ export const chromiumArgs = [
 
 /** A persistent context in a fresh profile: IndexedDB survives page.reload(). */
 export async function launchBrowser(): Promise<Browser> {
-  need(chromiumBinary, "Chromium", "CHROMIUM");
+  need(chromiumBinary, "Chromium", "install it, or set CHROMIUM");
   const profile = tempDir("chromium");
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumBinary,
