@@ -48,7 +48,7 @@ if (args.includes("--tests")) {
   const out = join(root, "dist-test");
   rmSync(out, { recursive: true, force: true });
   const entries = {};
-  for (const dir of ["unit", "e2e"]) {
+  for (const dir of ["unit", "integration", "e2e"]) {
     for (const f of readdirSync(join(root, "test", dir)))
       if (f.endsWith(".test.ts")) entries[`${dir}/${f.replace(/\.ts$/, "")}`] = `test/${dir}/${f}`;
   }

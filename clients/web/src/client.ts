@@ -141,8 +141,9 @@ class Client implements AvsyncClient {
       payload: op.sent,
       clientTimestamp,
     };
-    const row = await this.store.applyLocalWrite(op, wire);
-    await this.refresh([{ entity: op.entity.name, id: op.entityId }], true);
+    const { row, counts } = await this.store.applyLocalWrite(op, wire);
+    this.current = { ...this.current, ...counts };
+    this.announce([{ entity: op.entity.name, id: op.entityId }]);
     this.afterWrite();
     return row;
   }
@@ -383,6 +384,12 @@ class Client implements AvsyncClient {
         });
       }
     }
+  }
+
+  /** Tells subscribers and the other tabs about rows this tab changed. */
+  private announce(rows: RowKey[]): void {
+    this.channel?.postMessage({ rows });
+    this.emit(rows);
   }
 
   /** Re-reads the counts and tells subscribers (and, for our own changes, the other tabs). */

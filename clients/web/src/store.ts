@@ -2,7 +2,7 @@
 // of rows with queued operations, kept under one invariant (docs/web-client.md):
 // a visible row is the server's state of that row with its pending operations applied on
 // top, in queue order. Every method is one IndexedDB transaction.
-import { IDBPDatabase, IDBPTransaction, openDB } from "idb";
+import { IDBPDatabase, IDBPTransaction, openDB, unwrap } from "idb";
 
 import { AvsyncError, ErrorCode } from "./errors.js";
 import { EntitySpec, findEntity } from "./schema.js";
@@ -200,10 +200,10 @@ export class LocalStore {
 
   async setMeta(values: Record<string, unknown>): Promise<void> {
     await this.run("readwrite", "strict", async (tx) => {
-      const meta = tx.objectStore("meta");
+      const meta = unwrap(tx.objectStore("meta"));
       for (const [key, value] of Object.entries(values)) {
-        if (value === undefined) void meta.delete(key);
-        else void meta.put(value, key);
+        if (value === undefined) meta.delete(key);
+        else meta.put(value, key);
       }
     });
   }
@@ -217,7 +217,7 @@ export class LocalStore {
    * key to a row the device does not hold (VALIDATION_ERROR), a delete of a row that live
    * rows reference (CONFLICT).
    */
-  async applyLocalWrite(op: ValidOperation, wire: WireOperation): Promise<Row | null> {
+  async applyLocalWrite(op: ValidOperation, wire: WireOperation): Promise<{ row: Row | null; counts: Counts }> {
     const entity = op.entity;
     return this.run("readwrite", "strict", async (tx) => {
       const rows = tx.objectStore("rows");
@@ -244,14 +244,15 @@ export class LocalStore {
         }
       }
       const ops = tx.objectStore("ops");
+      const rowOps = (await ops.index("row").getAll([entity.name, op.entityId])) as OpRecord[];
       // The row's first queued operation: until now its visible state was the server's, so
       // keep that apart before changing it (a rejection or discard goes back to it).
-      if (current && (await ops.index("row").count([entity.name, op.entityId])) === 0) {
-        void tx.objectStore("server_rows").put({ e: entity.name, id: op.entityId, row: { d: current.d, c: current.c, u: current.u } });
+      if (current && rowOps.length === 0) {
+        unwrap(tx.objectStore("server_rows")).put({ e: entity.name, id: op.entityId, row: { d: current.d, c: current.c, u: current.u } });
       }
       const next = applyTo(op, current ?? null);
-      if (next) void rows.put(toRecord(entity, op.entityId, next));
-      else void rows.delete([entity.name, op.entityId]);
+      if (next) unwrap(rows).put(toRecord(entity, op.entityId, next));
+      else unwrap(rows).delete([entity.name, op.entityId]);
       const record: OpRecord = {
         operationId: wire.operationId,
         e: entity.name,
@@ -263,9 +264,12 @@ export class LocalStore {
         nextAttemptAt: 0,
         lastError: null,
       };
-      await ops.add(record);
-      if (!next) return null;
-      return this.toRow(entity, op.entityId, next, await this.syncStateIn(tx, entity.name, op.entityId));
+      unwrap(ops).add(record);
+      const counts = await countsIn(tx);
+      if (!next) return { row: null, counts };
+      // The operation just queued is pending, unless an earlier one of the row failed.
+      const state = stateOf([...rowOps, record]);
+      return { row: this.toRow(entity, op.entityId, next, state), counts };
     });
   }
 
@@ -369,15 +373,8 @@ export class LocalStore {
     });
   }
 
-  async counts(): Promise<{ pending: number; failed: number }> {
-    return this.run("readonly", "relaxed", async (tx) => {
-      const index = tx.objectStore("ops").index("status");
-      const [pending, failed] = await Promise.all([
-        index.count(IDBKeyRange.bound(["pending"], ["pending", []])),
-        index.count(IDBKeyRange.bound(["failed"], ["failed", []])),
-      ]);
-      return { pending, failed };
-    });
+  async counts(): Promise<Counts> {
+    return this.run("readonly", "relaxed", countsIn);
   }
 
   private async findFailed(tx: Tx, operationId: string): Promise<OpRecord> {
@@ -468,8 +465,10 @@ export class LocalStore {
   async applyPulledPage(changes: PulledChange[], cursor: string, caughtUp: boolean): Promise<RowKey[]> {
     return this.run("readwrite", "relaxed", async (tx) => {
       const ops = tx.objectStore("ops");
-      const rows = tx.objectStore("rows");
-      const serverRows = tx.objectStore("server_rows");
+      // The page's writes go straight to IndexedDB, without a promise each: a page is
+      // thousands of rows, and a failure aborts the transaction, which tx.done reports.
+      const rows = unwrap(tx.objectStore("rows"));
+      const serverRows = unwrap(tx.objectStore("server_rows"));
       // Rows with operations in the queue; usually few, so read once per page.
       const tracked = new Map<string, boolean>(); // "entity/id" -> has pending operations
       for (const op of (await ops.getAll()) as OpRecord[]) {
@@ -480,15 +479,15 @@ export class LocalStore {
       for (const c of changes) {
         const pending = tracked.get(`${c.entity.name}/${c.id}`);
         if (pending !== undefined) {
-          if (c.row) void serverRows.put({ e: c.entity.name, id: c.id, row: c.row } satisfies ServerRowRecord);
-          else void serverRows.delete([c.entity.name, c.id]);
+          if (c.row) serverRows.put({ e: c.entity.name, id: c.id, row: c.row } satisfies ServerRowRecord);
+          else serverRows.delete([c.entity.name, c.id]);
           if (pending) continue;
         }
-        if (c.row) void rows.put(toRecord(c.entity, c.id, c.row));
-        else void rows.delete([c.entity.name, c.id]);
+        if (c.row) rows.put(toRecord(c.entity, c.id, c.row));
+        else rows.delete([c.entity.name, c.id]);
         changed.push({ entity: c.entity.name, id: c.id });
       }
-      void tx.objectStore("meta").put(cursor, "cursor");
+      unwrap(tx.objectStore("meta")).put(cursor, "cursor");
       if (caughtUp) {
         // Every acknowledged operation is now reflected in server_rows (the pull started
         // after the acknowledgements and the feed is exact), so their rows take the
@@ -544,6 +543,21 @@ export class LocalStore {
       await Promise.all(ALL.map((name) => tx.objectStore(name).clear()));
     });
   }
+}
+
+/** How many operations wait to be sent, and how many the server rejected. */
+export interface Counts {
+  pending: number;
+  failed: number;
+}
+
+async function countsIn(tx: Tx): Promise<Counts> {
+  const index = tx.objectStore("ops").index("status");
+  const [pending, failed] = await Promise.all([
+    index.count(IDBKeyRange.bound(["pending"], ["pending", []])),
+    index.count(IDBKeyRange.bound(["failed"], ["failed", []])),
+  ]);
+  return { pending, failed };
 }
 
 function stateOf(ops: OpRecord[]): SyncState {
