@@ -17,8 +17,15 @@
 namespace avsync::server {
 namespace {
 
-// Flags that take no value. -h is --help.
+// Flags that take no value besides the switches of the settings table (--demo). -h is --help.
 constexpr std::string_view kSwitches[] = {"--print-config", "--markdown", "--json"};
+
+bool is_switch(std::string_view name) {
+  if (std::find(std::begin(kSwitches), std::end(kSwitches), name) != std::end(kSwitches))
+    return true;
+  const SettingSpec* setting = name.starts_with("--") ? find_setting(name.substr(2)) : nullptr;
+  return setting && setting->kind == ValueKind::boolean;
+}
 
 // A flag of one admin command (serve's and the database's are the settings table's).
 struct CommandFlag {
@@ -95,6 +102,7 @@ void print_setting(std::ostream& out, const SettingSpec& spec, const Environment
   if (spec.kind == ValueKind::text_list) details += "; repeatable";
   details += "; env " + spec.environment_variable();
   if (spec.kind == ValueKind::text_list) details += " (comma-separated)";
+  if (spec.kind == ValueKind::boolean) details += " (true or false, 1 or 0)";
   if (!spec.allowed_in_file) details += "; not a key of the file itself";
   print_flag(out, spec.flag(), spec.value_name, spec.help, details);
 }
@@ -328,7 +336,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     }
     const std::size_t eq = arg.find('=');
     const std::string name = arg.substr(0, eq);
-    if (std::find(std::begin(kSwitches), std::end(kSwitches), name) != std::end(kSwitches)) {
+    if (is_switch(name)) {
       if (eq != std::string::npos) return Error{ErrorCode::bad_request, name + " takes no value"};
       out.switches.push_back(name);
     } else if (eq != std::string::npos) {
@@ -386,8 +394,11 @@ int run_command(const CommandLine& cmd) {
     const SettingSpec* setting = flag.starts_with("--") ? find_setting(std::string_view(flag).substr(2)) : nullptr;
     if (!own && !(setting && takes_setting(*command, *setting))) return usage("unknown flag " + flag, command);
   }
-  for (const std::string& s : cmd.switches)
-    if (!takes_switch(*command, s)) return usage("unknown flag " + s, command);
+  for (const std::string& s : cmd.switches) {
+    const SettingSpec* setting = find_setting(std::string_view(s).substr(2));
+    if (!takes_switch(*command, s) && !(setting && takes_setting(*command, *setting)))
+      return usage("unknown flag " + s, command);
+  }
   if (cmd.missing_value) return usage(*cmd.missing_value + " needs a value", command);
 
   ResolvedSettings resolved;

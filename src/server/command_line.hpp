@@ -34,8 +34,9 @@ struct CommandLine {
 };
 
 // Splits argv. A flag takes a value ("--name value" or "--name=value") unless it is one of
-// the switches (--print-config, --markdown, --json) or --help / -h; a last flag without its
-// value is noted in `missing_value`. bad_request when a switch is given a value.
+// the switches (--print-config, --markdown, --json, and the settings table's own, such as
+// --demo) or --help / -h; a last flag without its value is noted in `missing_value`.
+// bad_request when a switch is given a value.
 Result<CommandLine> parse_command_line(int argc, const char* const* argv);
 
 // What `avsync-server help WORDS...` prints: the overview for no words, the admin commands

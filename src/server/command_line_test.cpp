@@ -86,6 +86,9 @@ TEST(CommandLine, SwitchesTakeNoValue) {
   auto cmd = parse({"serve", "--print-config", "--workers", "2"});
   EXPECT_TRUE(cmd.has_switch("--print-config"));
   EXPECT_EQ(cmd.flag("--workers"), "2");
+  auto demo = parse({"serve", "--demo", "--demo-dir", "/srv/demo"});
+  EXPECT_TRUE(demo.has_switch("--demo")) << "a switch of the settings table";
+  EXPECT_EQ(demo.flag("--demo-dir"), "/srv/demo");
   const char* with_value[] = {"avsync-server", "serve", "--print-config=yes"};
   EXPECT_FALSE(parse_command_line(3, with_value));
   auto schema = parse({"schema", "--json", "--markdown"});
@@ -103,7 +106,8 @@ std::string help(std::vector<std::string> words, bool markdown = false) {
 TEST(CommandLineHelp, ServeHelpListsEverySettingWithItsVariableAndDefault) {
   const std::string text = help({"serve"});
   for (const SettingSpec& spec : serve_settings_table()) {
-    EXPECT_NE(text.find("  " + spec.flag() + " " + std::string(spec.value_name) + "\n      " + std::string(spec.help)),
+    const std::string value = spec.value_name.empty() ? "" : " " + std::string(spec.value_name);
+    EXPECT_NE(text.find("  " + spec.flag() + value + "\n      " + std::string(spec.help)),
               std::string::npos)
         << spec.flag();
     EXPECT_NE(text.find("env " + spec.environment_variable()), std::string::npos) << spec.flag();
@@ -112,6 +116,12 @@ TEST(CommandLineHelp, ServeHelpListsEverySettingWithItsVariableAndDefault) {
   EXPECT_NE(text.find("default: max(4, 2 × cores) = "), std::string::npos);
   EXPECT_NE(text.find("--print-config"), std::string::npos);
   EXPECT_NE(text.find("--help"), std::string::npos);
+  EXPECT_NE(text.find("  --demo\n"), std::string::npos) << "a switch shows no value";
+  EXPECT_NE(text.find("default: off; env AVSYNC_DEMO (true or false, 1 or 0)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  --demo-dir DIR\n"), std::string::npos);
+  EXPECT_NE(text.find("/clients/web/dist/demo); env AVSYNC_DEMO_DIR"), std::string::npos)
+      << "help shows where this build looks for the demo";
 }
 
 TEST(CommandLineHelp, EveryCommandHasHelpWithItsOwnFlagsAndTheDatabaseOnes) {
@@ -198,6 +208,12 @@ TEST(SchemaCommand, AnUnknownFlagOrBothSwitchesAreAUsageError) {
   const Outcome word = run({"schema", "sales"});
   EXPECT_EQ(word.exit_code, 2);
   EXPECT_NE(word.err.find("schema takes no arguments besides flags"), std::string::npos) << word.err;
+}
+
+TEST(CommandLineUsage, ASwitchOfServeIsAnUnknownFlagToTheOtherCommands) {
+  const Outcome r = run({"migrate", "--demo", "--db", "sqlite:never.db"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("avsync-server: unknown flag --demo\n"), std::string::npos) << r.err;
 }
 
 TEST(CommandLineUsage, AFlagTheCommandTakesButWithoutItsValueIsAUsageError) {

@@ -35,6 +35,8 @@ std::string expected(std::string_view key, TomlType type) {
     case TomlType::integer: return "a TOML integer (" + k + " = 8)";
     case TomlType::string: return "a TOML string (" + k + " = \"...\")";
     case TomlType::string_array: return "an array of strings (" + k + " = [\"...\", \"...\"])";
+    case TomlType::boolean:
+      return "a TOML boolean (" + k + " = true)";
   }
   return "";
 }
@@ -57,6 +59,9 @@ std::optional<ConfigValue> convert(const toml::node& node, TomlType type, std::u
       }
       return ConfigValue{std::move(items), line};
     }
+    case TomlType::boolean:
+      if (auto v = node.value_exact<bool>()) return ConfigValue{*v, line};
+      return std::nullopt;
   }
   return std::nullopt;
 }

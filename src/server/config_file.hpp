@@ -16,10 +16,11 @@
 
 namespace avsync::server {
 
-enum class TomlType { integer, string, string_array };
+enum class TomlType { integer, string, string_array, boolean };
 
 struct ConfigValue {
-  std::variant<std::int64_t, std::string, std::vector<std::string>> value;  // as TomlType says
+  std::variant<std::int64_t, std::string, std::vector<std::string>, bool>
+      value;               // as TomlType says
   std::uint32_t line = 0;  // where the key is, from 1
 };
 

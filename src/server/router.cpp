@@ -9,6 +9,7 @@
 #include "server/admin_api.hpp"
 #include "server/cors.hpp"
 #include "server/rate_limiter.hpp"
+#include "server/static_files.hpp"
 
 namespace avsync::server {
 namespace {
@@ -87,6 +88,7 @@ HttpResponse Router::serve(const HttpRequest& request, const Admission& admissio
       case Admission::Route::batch: return post_batch(request, admission);
       case Admission::Route::changes: return get_changes(request, admission);
       case Admission::Route::health: return get_health();
+      case Admission::Route::demo: return get_demo_file(request);
       default: return serve_admin(request, admission);
     }
   } catch (...) {
@@ -128,6 +130,63 @@ std::string_view path_of(const HttpRequest& request) {
   return std::string_view(request.target).substr(0, request.target.find('?'));
 }
 
+// The demo app lives under this prefix; its files need no token (the page takes one from
+// its URL's fragment, which browsers never send).
+constexpr std::string_view kDemoRoot = "/demo";
+constexpr std::string_view kDemoPrefix = "/demo/";
+constexpr std::string_view kDemoMethods = "GET, HEAD";
+
+// What the demo page may do: run its own scripts and service worker, and talk only to this
+// server, so the token in its URL cannot be sent elsewhere by anything injected into it.
+constexpr std::string_view kDemoContentSecurityPolicy =
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'; "
+    "worker-src 'self'";
+
+bool is_demo_path(std::string_view path) {
+  return path == kDemoRoot || path.starts_with(kDemoPrefix);
+}
+
+// `text` with each %XX replaced by its byte; nullopt when a % is not followed by two hex
+// digits. Whatever it decodes to is only ever a key to look up, never a file system path.
+std::optional<std::string> percent_decoded(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int high = hex(text[i + 1]), low = hex(text[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return out;
+}
+
+// Whether an If-None-Match header names `etag`, so the client holds this version already
+// (RFC 9110 §13.1.2: "*" or a list of entity tags, compared weakly).
+bool names_etag(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    std::string_view tag = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<RouteSpec> served_routes() {
@@ -148,6 +207,17 @@ void Router::decorate(const HttpRequest& request, HttpResponse& response) const 
 Admission Router::admit_unguarded(const HttpRequest& request) const {
   const std::string_view path = path_of(request);
   Admission out;
+  if (options_.demo && is_demo_path(path)) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      out.refusal =
+          error_response(ErrorCode::method_not_allowed,
+                         std::string(kDemoPrefix) + " accepts " + std::string(kDemoMethods));
+      out.refusal->headers.emplace_back("Allow", kDemoMethods);
+      return out;
+    }
+    out.route = Admission::Route::demo;
+    return out;
+  }
   const Route* route = nullptr;
   std::string allowed;  // the methods of the path, for 405's Allow
   for (const Route& r : kRoutes) {
@@ -307,6 +377,33 @@ HttpResponse Router::get_changes(const HttpRequest& request, const Admission& ad
   HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
   r.business_id = caller.business_id;
   r.operation_count = page.changes.size();
+  return r;
+}
+
+HttpResponse Router::get_demo_file(const HttpRequest& request) const {
+  const std::string_view path = path_of(request);
+  HttpResponse r;
+  if (path == kDemoRoot) {
+    // Relative URLs in the page resolve against /demo/, not /. A 308 keeps the method.
+    r.status = 308;
+    r.headers.emplace_back("Location", kDemoPrefix);
+    return r;
+  }
+  auto name = percent_decoded(path.substr(kDemoPrefix.size()));
+  const StaticFile* file = name ? options_.demo->find(*name) : nullptr;
+  if (!file) return error_response(ErrorCode::route_not_found, "no such file");
+  // no-cache: kept, but asked about each time (a 304 is cheap), so the files of a restarted
+  // server show at the next reload.
+  r.headers = {{"ETag", file->etag},
+               {"Cache-Control", "no-cache"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Content-Security-Policy", std::string(kDemoContentSecurityPolicy)}};
+  if (names_etag(request.if_none_match, file->etag)) {
+    r.status = 304;
+    return r;
+  }
+  r.headers.emplace_back("Content-Type", file->content_type);
+  r.body = file->bytes;
   return r;
 }
 

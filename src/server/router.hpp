@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP API as a function from request to response (docs/protocol.md §3, §4, §6 to §8), testable
-// without a socket. The HTTP layer (http/http_server.cpp) turns bytes into HttpRequest
-// and enforces size and time limits before a request gets here.
+// without a socket. With --demo it also serves the web demo app's files under /demo/
+// (docs/configuration.md), which are not part of the API. The HTTP layer (http/http_server.cpp)
+// turns bytes into HttpRequest and enforces size and time limits before a request gets here.
 
 #include <optional>
 #include <string>
@@ -24,12 +25,14 @@ struct HttpRequest {
   std::string body;
   std::string origin;            // the Origin header (browsers), for CORS
   std::string requested_method;  // a preflight's Access-Control-Request-Method
+  std::string if_none_match;     // the If-None-Match header (the demo's files)
 };
 
 struct HttpResponse {
   int status = 200;
-  std::string body;  // JSON, or empty (204)
-  std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type
+  std::string body;  // JSON, or empty (204, 304, a redirect), or a demo file
+  // Beyond Content-Type, which is application/json for a body unless one here says otherwise.
+  std::vector<std::pair<std::string, std::string>> headers;
   // For the request log line.
   std::string business_id;
   std::size_t operation_count = 0;
@@ -38,12 +41,14 @@ struct HttpResponse {
 class Throttle;
 class AdminApi;
 class CorsPolicy;
+class StaticFiles;
 
 struct RouterOptions {
   BatchLimits batch;
   Throttle* throttle = nullptr;       // not owned; nullptr: no rate limits
   const AdminApi* admin = nullptr;    // not owned; nullptr: no /admin/* routes (404)
   const CorsPolicy* cors = nullptr;   // not owned; nullptr: no CORS, OPTIONS is 405
+  const StaticFiles* demo = nullptr;  // not owned; nullptr: no /demo/ (404)
 };
 
 // What a request may do, decided from its head before its body is read.
@@ -51,6 +56,7 @@ struct Admission {
   enum class Route {
     batch, changes, health,
     admin_create_business, admin_create_token, admin_list_tokens, admin_revoke_token,
+    demo,  // GET or HEAD of /demo or anything under /demo/, with --demo
   };
   std::optional<HttpResponse> refusal;   // answer this without reading the body
   Route route = Route::health;
@@ -59,7 +65,8 @@ struct Admission {
 };
 
 // A route the router serves: its method and path, a {name} segment standing for any
-// value (docs/openapi.yaml lists the same set; a test compares them).
+// value (docs/openapi.yaml lists the same set; a test compares them). The demo's static
+// files are not API routes and are not listed.
 struct RouteSpec {
   std::string_view method;
   std::string_view path;
@@ -75,6 +82,7 @@ class Router {
 
   // Step one, once the head is in (`request.body` is not read yet and is ignored): the
   // route (404, 405), the token (401), the rate limits (429) and the media type (415).
+  // The demo's files need no token and are not rate-limited, like /healthz.
   // Reads the store once (the token). Never throws: a store failure is a refusal with
   // 503 UNAVAILABLE or 500 INTERNAL, like serve().
   Admission admit(const HttpRequest& request) const;
@@ -94,6 +102,7 @@ class Router {
   HttpResponse post_batch(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_changes(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_health() const;
+  HttpResponse get_demo_file(const HttpRequest& request) const;
 
   SyncService& sync_;
   const Authenticator& auth_;

@@ -14,6 +14,7 @@
 #include "server/rate_limiter.hpp"
 #include "server/router.hpp"
 #include "server/settings.hpp"
+#include "server/static_files.hpp"
 #include "server/sync_service.hpp"
 #include "store/store.hpp"
 
@@ -64,6 +65,20 @@ int serve(const ServeSettings& settings) {
     }
     admin_credential = std::move(*loaded);
   }
+  // The demo's files are read whole before anything listens; requests never touch the disk.
+  std::optional<StaticFiles> demo;
+  if (settings.demo) {
+    auto loaded = StaticFiles::load(settings.demo_dir);
+    if (!loaded) {
+      std::cerr << "avsync-server: --demo: " << loaded.error().message;
+      if (loaded.error().code == ErrorCode::not_found)
+        std::cerr << "; the demo app is not built there: run `make web` in the checkout, or pass "
+                     "--demo-dir DIR";
+      std::cerr << "\n";
+      return 2;
+    }
+    demo = std::move(*loaded);
+  }
   auto store = store::open_store(settings.db, {.pool_size = settings.db_pool});
   store->migrate();
   // Prunes the operation log past the window, at start and hourly (docs/security.md).
@@ -85,15 +100,21 @@ int serve(const ServeSettings& settings) {
   router_options.throttle = &throttle;
   router_options.admin = admin ? &*admin : nullptr;
   router_options.cors = cors.enabled() ? &cors : nullptr;
+  router_options.demo = demo ? &*demo : nullptr;
   Router router(sync, auth, *store, clock, router_options);
   std::cerr << "avsync-server: bearer tokens: device tokens" << (jwt ? ", JWTs" : "")
             << (admin ? "; admin API on" : "; admin API off (no --admin-token-file)")
             << (cors.enabled() ? "; CORS for " + std::to_string(settings.cors_origins.size()) + " origin(s)" : "")
+            << (demo ? "; demo: " + std::to_string(demo->file_count()) + " files from " +
+                           settings.demo_dir
+                     : "")
             << "\n";
   try {
     run_http_server(http, router, [&](std::uint16_t bound) {
-      std::cout << "avsync-server listening on http://" << ListenAddress{settings.listen.host, bound}.to_string()
-                << std::endl;
+      const std::string base = "http://" + ListenAddress{settings.listen.host, bound}.to_string();
+      std::cout << "avsync-server listening on " << base;
+      if (demo) std::cout << "; demo at " << base << "/demo/";
+      std::cout << std::endl;
     });
   } catch (const ListenError& e) {
     // Said plainly, with the way out: a port already taken is the first thing a newcomer meets.

@@ -107,6 +107,10 @@ std::optional<std::string> check_origin(std::string_view value) {
 
 // ---- The table ----------------------------------------------------------------------------
 
+// Where `make web` writes the demo app in the checkout this binary was built from, so
+// `make run` needs no flag; an installed server is given --demo-dir.
+std::string built_demo_dir() { return AVSYNC_DEMO_DIR; }
+
 // Limits that the server's options structs do not already carry a default for.
 constexpr std::uint64_t kLogRetentionDays = 90;
 constexpr std::uint64_t kJwtLeewaySeconds = 60;
@@ -236,6 +240,14 @@ const SettingSpec kServeSettings[] = {
     {.name = "cors-origin", .kind = ValueKind::text_list, .value_name = "ORIGIN",
      .help = "a browser origin allowed to call the API, exactly scheme://host[:port]; repeat for more",
      .field = &ServeSettings::cors_origins, .check = check_origin},
+    {.name = "demo", .kind = ValueKind::boolean,
+     .help = "serve the web demo app at /demo/ (its files need no token; the page takes one from its URL)",
+     .field = &ServeSettings::demo},
+    {.name = "demo-dir", .kind = ValueKind::text, .value_name = "DIR",
+     .help = "the demo app's built files, index.html at the top, read at start (with --demo)",
+     .field = &ServeSettings::demo_dir,
+     .default_rule = "dist/demo under clients/web of the source tree it was built from",
+     .text_default = built_demo_dir},
 };
 
 // The (rate, burst) pairs: a rate above 0 needs a burst of at least 1.
@@ -253,7 +265,7 @@ Overloaded(F...) -> Overloaded<F...>;
 
 // One setting's value before it is checked, and where it came from.
 struct RawValue {
-  std::variant<std::string, std::int64_t, std::vector<std::string>> value;
+  std::variant<std::string, std::int64_t, std::vector<std::string>, bool> value;
   std::string subject;  // how an error names it: "--workers", "AVSYNC_WORKERS", "a.toml:3: workers"
   std::string origin;   // for --print-config: "--workers", "AVSYNC_WORKERS", "a.toml:3"
 };
@@ -282,6 +294,7 @@ TomlType toml_type(ValueKind kind) {
   switch (kind) {
     case ValueKind::integer: return TomlType::integer;
     case ValueKind::text_list: return TomlType::string_array;
+    case ValueKind::boolean: return TomlType::boolean;
     case ValueKind::text:
     case ValueKind::address: return TomlType::string;
   }
@@ -293,6 +306,8 @@ std::optional<RawValue> given_value(const SettingSpec& spec, const CommandLine& 
   if (spec.kind == ValueKind::text_list) {
     if (auto values = command.flag_values(spec.flag()); !values.empty())
       return RawValue{std::move(values), spec.flag(), spec.flag()};
+  } else if (spec.kind == ValueKind::boolean) {
+    if (command.has_switch(spec.flag())) return RawValue{true, spec.flag(), spec.flag()};
   } else if (auto value = command.flag(spec.flag())) {
     return RawValue{*value, spec.flag(), spec.flag()};
   }
@@ -335,6 +350,21 @@ Status apply(const SettingSpec& spec, const RawValue& raw, ServeSettings& out) {
     return Ok{};
   }
 
+  if (spec.kind == ValueKind::boolean) {
+    std::optional<bool> on;
+    if (const auto* flag = std::get_if<bool>(&raw.value)) {
+      on = *flag;
+    } else if (const auto* text = std::get_if<std::string>(&raw.value)) {
+      if (*text == "true" || *text == "1") on = true;
+      if (*text == "false" || *text == "0") on = false;
+      if (!on)
+        return usage_error(raw.subject + " must be true, false, 1 or 0 (got " + quoted(*text) +
+                           ")");
+    }
+    out.*std::get<bool ServeSettings::*>(spec.field) = on.value_or(false);
+    return Ok{};
+  }
+
   auto check_text = [&](const std::string& text) -> Status {
     if (text.empty()) return usage_error(raw.subject + " must not be empty");
     if (spec.check)
@@ -368,7 +398,11 @@ void apply_default(const SettingSpec& spec, const DefaultContext& context, Serve
                spec.field);
     return;
   }
-  const std::string text(spec.default_rule);
+  if (spec.kind == ValueKind::boolean) {
+    out.*std::get<bool ServeSettings::*>(spec.field) = false;
+    return;
+  }
+  const std::string text = spec.text_default ? spec.text_default() : std::string(spec.default_rule);
   std::visit(Overloaded{[&](std::string ServeSettings::*m) { out.*m = text; },
                         [&](std::optional<std::string> ServeSettings::*m) {
                           out.*m = text.empty() ? std::nullopt : std::optional<std::string>(text);
@@ -492,7 +526,10 @@ const SettingSpec* find_setting(std::string_view name) {
 }
 
 std::string describe_default(const SettingSpec& spec, std::optional<std::uint64_t> cores) {
+  if (spec.kind == ValueKind::boolean) return "off";
   if (spec.kind != ValueKind::integer) {
+    if (spec.text_default && cores)
+      return std::string(spec.default_rule) + " (" + spec.text_default() + ")";
     if (!spec.default_rule.empty()) return std::string(spec.default_rule);
     return spec.kind == ValueKind::text_list ? "none" : "not set";
   }
@@ -518,6 +555,7 @@ std::string describe_values(const SettingSpec& spec) {
     case ValueKind::address: return "HOST:PORT";
     case ValueKind::text_list: return "repeatable";
     case ValueKind::text: return "text";
+    case ValueKind::boolean: return "switch";
   }
   return "";
 }
@@ -594,6 +632,9 @@ std::string to_toml(const ResolvedSettings& resolved) {
                           },
                           [&](ListenAddress ServeSettings::*m) {
                             out += key + " = " + toml_string((s.*m).to_string()) + comment;
+                          },
+                          [&](bool ServeSettings::*m) {
+                            out += key + " = " + (s.*m ? "true" : "false") + comment;
                           }},
                spec.field);
   }
@@ -605,7 +646,8 @@ std::string serve_settings_markdown() {
       "| Flag | TOML key | Environment | Default | Values | Meaning |\n"
       "|------|----------|-------------|---------|--------|---------|\n";
   for (const SettingSpec& spec : kServeSettings) {
-    out += "| `" + spec.flag() + " " + std::string(spec.value_name) + "` | " +
+    const std::string value_name = spec.value_name.empty() ? "" : " " + std::string(spec.value_name);
+    out += "| `" + spec.flag() + value_name + "` | " +
            (spec.allowed_in_file ? "`" + std::string(spec.name) + "`" : "(not in a file)") + " | `" +
            spec.environment_variable() + "` | " + describe_default(spec, std::nullopt) + " | " +
            describe_values(spec) + " | " + std::string(spec.help) + " |\n";

@@ -78,6 +78,10 @@ struct ServeSettings {
   // Exact browser origins, scheme://host[:port] with scheme http or https; never "*".
   std::vector<std::string> cors_origins;
 
+  // The web demo app at /demo/: its files are read from demo_dir at start (static_files.hpp).
+  bool demo = false;
+  std::string demo_dir;
+
   bool operator==(const ServeSettings&) const = default;
 };
 
@@ -97,14 +101,17 @@ enum class ValueKind {
   text,       // a non-empty string; a TOML string
   text_list,  // repeatable flag, comma-separated in the environment, a TOML array of strings
   address,    // HOST:PORT; a TOML string
+  boolean,    // a switch: the flag takes no value; true/false or 1/0 in the environment; a TOML
+              // boolean
 };
 
 // A setting's place in ServeSettings. Integers land in the first three alternatives.
 using SettingField =
     std::variant<std::uint64_t ServeSettings::*, std::chrono::seconds ServeSettings::*,
                  std::chrono::days ServeSettings::*, std::string ServeSettings::*,
-                 std::optional<std::string> ServeSettings::*, std::vector<std::string> ServeSettings::*,
-                 ListenAddress ServeSettings::*>;
+                 std::optional<std::string> ServeSettings::*,
+                 std::vector<std::string> ServeSettings::*, ListenAddress ServeSettings::*,
+                 bool ServeSettings::*>;
 
 // What a derived default may depend on: the settings before it in the table, the cores,
 // and whether a setting was given (by a flag, the environment or the file).
@@ -117,15 +124,20 @@ struct DefaultContext {
 struct SettingSpec {
   std::string_view name;        // the flag without its dashes, and the TOML key
   ValueKind kind;
-  std::string_view value_name;  // in help: N, SECONDS, URL
+  std::string_view value_name;  // in help: N, SECONDS, URL; empty for a switch
   std::string_view help;        // one line
   SettingField field;
   std::uint64_t min = 0;  // integer: the bounds, inclusive
   std::uint64_t max = 0;
-  // The built-in default. Text: the default value itself (empty: unset). Integer: empty
-  // when `integer_default` is a constant, else the rule it computes ("max(4, 2 × cores)").
+  // The built-in default. Text: the default value itself (empty: unset), unless
+  // `text_default` gives it, when this says where it comes from. Integer: empty when
+  // `integer_default` is a constant, else the rule it computes ("max(4, 2 × cores)"). A
+  // switch is off by default.
   std::string_view default_rule;
   std::uint64_t (*integer_default)(const DefaultContext&) = nullptr;
+  // Text: the default value, when it is fixed at build time rather than written in the
+  // table (a path in the source tree), so the docs show `default_rule` instead.
+  std::string (*text_default)() = nullptr;
   // Text: nullopt when `value` is acceptable, else what is wrong, worded to follow the
   // setting's name ("must be an http:// or https:// URL"), for the usage error.
   std::optional<std::string> (*check)(std::string_view value) = nullptr;
@@ -140,12 +152,13 @@ std::span<const SettingSpec> serve_settings_table();
 // The row named `name` ("workers", no dashes); nullptr when there is none.
 const SettingSpec* find_setting(std::string_view name);
 
-// The built-in default as help shows it: "127.0.0.1:8080", "not set", "90", or a derived
-// rule. With `cores`, a derived rule is followed by its value on this machine
-// ("max(4, 2 × cores) = 4 here"); without, it is the rule alone (for the docs).
+// The built-in default as help shows it: "127.0.0.1:8080", "not set", "off", "90", or a
+// derived rule. With `cores`, a derived rule is followed by its value on this machine
+// ("max(4, 2 × cores) = 4 here", or a build-time path in parentheses); without, it is the
+// rule alone (for the docs).
 std::string describe_default(const SettingSpec& spec, std::optional<std::uint64_t> cores);
 // The values a setting takes, as help and the docs say it: "1 to 1000", "HOST:PORT",
-// "repeatable".
+// "repeatable", "switch".
 std::string describe_values(const SettingSpec& spec);
 
 struct ResolvedSettings {

@@ -97,6 +97,8 @@ TEST(Settings, DefaultsFollowTheCoresAndTheServerOptions) {
   EXPECT_EQ(one.jwt_user_claim, "sub");
   EXPECT_EQ(one.jwt_leeway, 60s);
   EXPECT_TRUE(one.cors_origins.empty());
+  EXPECT_FALSE(one.demo);
+  EXPECT_TRUE(one.demo_dir.ends_with("/clients/web/dist/demo")) << one.demo_dir;
 
   const ServeSettings eight = resolved({}, environment({}, 8));
   EXPECT_EQ(eight.threads, 8u);
@@ -267,7 +269,8 @@ TEST(Settings, EverySettingHasAHelpLineAValueNameAndAUniqueName) {
   for (const SettingSpec& spec : serve_settings_table()) {
     EXPECT_TRUE(names.insert(spec.name).second) << spec.name;
     EXPECT_FALSE(spec.help.empty()) << spec.name;
-    EXPECT_FALSE(spec.value_name.empty()) << spec.name;
+    EXPECT_EQ(spec.value_name.empty(), spec.kind == ValueKind::boolean)
+        << spec.name << ": a switch takes no value";
     EXPECT_EQ(find_setting(spec.name), &spec);
     if (spec.kind == ValueKind::integer) {
       EXPECT_NE(spec.integer_default, nullptr) << spec.name;
@@ -280,6 +283,34 @@ TEST(Settings, EverySettingHasAHelpLineAValueNameAndAUniqueName) {
   EXPECT_EQ(describe_default(*find_setting("db-pool"), 4), "workers + 1 (one per worker, one for /healthz) = 9 here");
   EXPECT_EQ(describe_default(*find_setting("body-limit"), 4), "4194304");
   EXPECT_EQ(describe_default(*find_setting("jwks-url"), 4), "not set");
+  EXPECT_EQ(describe_default(*find_setting("demo"), 4), "off");
+  // The docs' table is the same on every machine; help shows where this build looks.
+  EXPECT_EQ(describe_default(*find_setting("demo-dir"), std::nullopt),
+            "dist/demo under clients/web of the source tree it was built from");
+  EXPECT_EQ(describe_default(*find_setting("demo-dir"), 4),
+            "dist/demo under clients/web of the source tree it was built from (" +
+                resolved({}).demo_dir + ")");
+}
+
+TEST(Settings, DemoIsASwitchOnTheCommandLineAndTrueOrFalseElsewhere) {
+  EXPECT_TRUE(resolved({"--demo"}).demo);
+  EXPECT_TRUE(resolved({"--demo", "--demo-dir", "/srv/demo"}).demo);
+  EXPECT_EQ(resolved({"--demo", "--demo-dir", "/srv/demo"}).demo_dir, "/srv/demo");
+  EXPECT_EQ(resolved({"--demo-dir", "/srv/demo", "--demo"}).demo_dir, "/srv/demo")
+      << "--demo takes no value, so it never swallows the next flag";
+  for (std::string on : {"true", "1"})
+    EXPECT_TRUE(resolved({}, environment({{"AVSYNC_DEMO", on}})).demo) << on;
+  for (std::string off : {"false", "0", ""})
+    EXPECT_FALSE(resolved({}, environment({{"AVSYNC_DEMO", off}})).demo) << off;
+  EXPECT_TRUE(resolved({"--demo"}, environment({{"AVSYNC_DEMO", "false"}})).demo)
+      << "the flag beats the environment";
+  EXPECT_EQ(resolved({}, environment({{"AVSYNC_DEMO_DIR", "/opt/demo"}})).demo_dir, "/opt/demo");
+  for (std::string bad : {"yes", "on", "TRUE", "2"})
+    EXPECT_EQ(refusal({}, environment({{"AVSYNC_DEMO", bad}})),
+              "AVSYNC_DEMO must be true, false, 1 or 0 (got \"" + bad + "\")");
+
+  const char* with_value[] = {"avsync-server", "serve", "--demo=true"};
+  EXPECT_FALSE(parse_command_line(3, with_value)) << "a switch takes no value";
 }
 
 TEST_F(ConfigFileTest, AFileSetsAnySettingByItsFlagName) {
@@ -291,6 +322,8 @@ rate-limit = 0
 cors-origin = ["https://app.example.com", "https://admin.example.com"]
 jwt-leeway = 30
 log-retention-days = 0
+demo = true
+demo-dir = "/srv/avsync/demo"
 )");
   const ServeSettings s = resolved({"--config", path});
   EXPECT_EQ(s.config_file, path);
@@ -302,6 +335,8 @@ log-retention-days = 0
   EXPECT_EQ(s.cors_origins, (std::vector<std::string>{"https://app.example.com", "https://admin.example.com"}));
   EXPECT_EQ(s.jwt_leeway, 30s);
   EXPECT_EQ(s.log_retention, std::chrono::days(0));
+  EXPECT_TRUE(s.demo);
+  EXPECT_EQ(s.demo_dir, "/srv/avsync/demo");
   EXPECT_EQ(resolved({}, environment({{"AVSYNC_CONFIG", path}})).workers, 8u) << "AVSYNC_CONFIG names the file";
 }
 
@@ -379,7 +414,9 @@ TEST_F(ConfigFileTest, AValueOfTheWrongTomlTypeIsRefusedNotConverted) {
                         Case{"workers = 0", ":1: workers must be an integer from 1 to 1000 (got 0)"},
                         Case{"workers = -1", ":1: workers must be an integer from 1 to 1000 (got -1)"},
                         Case{"cors-origin = [\"*\"]", ":1: cors-origin takes exact origins only"},
-                        Case{"jwt-issuer = \"\"", ":1: jwt-issuer must not be empty"}}) {
+                        Case{"jwt-issuer = \"\"", ":1: jwt-issuer must not be empty"},
+                        Case{"demo = \"true\"", ":1: demo must be a TOML boolean (demo = true), not a string"},
+                        Case{"demo = 1", ":1: demo must be a TOML boolean (demo = true), not an integer"}}) {
     const std::string path = write(c.line + "\n");
     const std::string message = refusal({"--config", path});
     EXPECT_NE(message.find(c.expected), std::string::npos) << c.line << ": " << message;

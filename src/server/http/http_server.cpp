@@ -238,7 +238,15 @@ void log_request(const HttpRequest& request, const HttpResponse& response,
   std::cerr << out.str();
 }
 
-http::response<http::string_body> to_beast(HttpResponse response, unsigned version, bool keep_alive) {
+// Whether the answer carries its body: RFC 9110 §9.3.2, a HEAD is answered as a GET would
+// be, with its Content-Length, but without the body.
+enum class Body { sent, omitted };
+Body body_for(const HttpRequest& request) {
+  return request.method == "HEAD" ? Body::omitted : Body::sent;
+}
+
+http::response<http::string_body> to_beast(HttpResponse response, unsigned version, bool keep_alive,
+                                           Body body = Body::sent) {
   http::response<http::string_body> res{static_cast<http::status>(response.status), version};
   res.set(http::field::server, "avsync");
   if (!response.body.empty()) res.set(http::field::content_type, "application/json");
@@ -246,6 +254,7 @@ http::response<http::string_body> to_beast(HttpResponse response, unsigned versi
   res.body() = std::move(response.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  if (body == Body::omitted) res.body().clear();  // Content-Length stays the GET's
   return res;
 }
 
@@ -379,6 +388,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
                         std::string(header[http::field::authorization]), connection->address, {}};
     request.origin = std::string(header[http::field::origin]);
     request.requested_method = std::string(header[http::field::access_control_request_method]);
+    request.if_none_match = std::string(header[http::field::if_none_match]);
     // From here on every answer carries the CORS headers its origin needs, so a browser app
     // can read a 413 (to split its batch) or a 503's Retry-After.
     auto refuse = [&](HttpResponse response) {
@@ -428,7 +438,8 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
         break;
       }
       bool keep_alive = header.keep_alive() && !state.stopping;
-      auto res = to_beast(std::move(*admission.refusal), header.version(), keep_alive);
+      auto res =
+          to_beast(std::move(*admission.refusal), header.version(), keep_alive, body_for(request));
       stream.expires_after(options.read_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, res, use_tuple);
       if (write_ec || !keep_alive) break;
@@ -491,7 +502,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     state.router.decorate(request, *response);
     log_request(request, *response, start);
     bool keep_alive = req.keep_alive() && !state.stopping;
-    auto res = to_beast(std::move(*response), req.version(), keep_alive);
+    auto res = to_beast(std::move(*response), req.version(), keep_alive, body_for(request));
     stream.expires_after(options.read_timeout);
     std::tie(ec, n) = co_await http::async_write(stream, res, use_tuple);
     if (ec || !keep_alive) break;

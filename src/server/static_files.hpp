@@ -1,0 +1,63 @@
+#pragma once
+// A directory of static files held in memory, for `serve --demo` (docs/configuration.md):
+// every regular file under the directory is read once, at start, and a request only looks
+// a name up in a map. No request touches the file system, so no path, however written,
+// reaches a file outside the directory: the map holds nothing else.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace avsync::server {
+
+// One file, as served.
+struct StaticFile {
+  std::string bytes;
+  std::string_view content_type;  // a static string: "text/javascript; charset=utf-8"
+  std::string etag;               // quoted, as the ETag header carries it: "\"3f9a...\""
+};
+
+// How much a directory may hold: past either, loading fails rather than serve a part.
+struct StaticLimits {
+  std::size_t max_files = 300;
+  std::uint64_t max_total_bytes = 32u << 20;
+};
+
+class StaticFiles {
+ public:
+  // Reads every regular file under `dir`, recursively. Names starting with a dot (files and
+  // directories) are left out, and so are symbolic links that lead outside `dir` or to a
+  // dot name in it, symbolic links to directories, and anything that is not a regular file
+  // (a FIFO, a socket). A symbolic link to a file inside `dir` is served under the link's
+  // name. not_found when `dir` does not exist, is not a directory or has no index.html at
+  // its top; bad_request when a file cannot be read or the directory holds more than
+  // `limits` allow. The message names the directory (or the file). Blocks on the file
+  // system; throws only when memory runs out or OpenSSL's SHA-256 fails.
+  static Result<StaticFiles> load(const std::filesystem::path& dir,
+                                  const StaticLimits& limits = {});
+
+  // The file that `path` names: relative to the directory, '/'-separated, already
+  // percent-decoded, as a URL writes it after its prefix ("demo.js", "img/logo.svg"). An
+  // empty path, or one ending in '/', names that directory's index.html. nullptr when no
+  // file has that name; a name holding "..", a backslash or a NUL simply matches nothing.
+  // Thread-safe (const, and never changes after load).
+  const StaticFile* find(std::string_view path) const;
+
+  std::size_t file_count() const { return files_.size(); }
+  std::uint64_t total_bytes() const { return total_bytes_; }
+
+ private:
+  std::map<std::string, StaticFile, std::less<>> files_;  // by '/'-separated relative path
+  std::uint64_t total_bytes_ = 0;
+};
+
+// The Content-Type a file is served with, by its extension (case-insensitive):
+// application/octet-stream for one not listed.
+std::string_view content_type_for(std::string_view file_name);
+
+}  // namespace avsync::server
