@@ -29,7 +29,7 @@ export interface ClientOptions {
   backoff?: { baseMs?: number; capMs?: number };
   /** Per request; default 30,000 ms. */
   timeoutMs?: number;
-  /** Register a Background Sync when a write is queued and a Service Worker controls the page; default true. */
+  /** While started, register a Background Sync when a write is queued and a Service Worker controls the page; default true. */
   backgroundSync?: boolean;
   /** For tests: the fetch to use. */
   fetch?: typeof fetch;
@@ -301,7 +301,8 @@ class Client implements AvsyncClient {
   }
 
   private afterWrite(): void {
-    if (this.started) this.schedule(this.options.debounceMs ?? 500, false);
+    if (!this.started) return;
+    this.schedule(this.options.debounceMs ?? 500, false);
     if (this.options.backgroundSync !== false) void registerBackgroundSync(this.dbName);
   }
 

@@ -29,11 +29,15 @@ interface SyncEventLike extends Event {
 export async function syncInBackground(options: BackgroundSyncOptions = {}): Promise<SyncReport> {
   const dbName = options.dbName ?? "avsync";
   const store = await LocalStore.open(dbName);
+  let channel: BroadcastChannel | null = null;
   try {
     const server = await store.getMeta<string>("server");
     const token = await store.getMeta<string>("token");
     if (!server || !token) throw new AvsyncError("NOT_CONFIGURED", `${dbName}: no server or token stored yet`);
     const transport = new Transport({ server, token: () => token });
+    // The pages of the origin listen here (createClient), so their lists show what this
+    // sync pushed and pulled.
+    channel = typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(`avsync:${dbName}`);
     return await withSyncLock(dbName, () =>
       runCycle(store, transport, {
         batchSize: options.batchSize ?? 100,
@@ -41,10 +45,11 @@ export async function syncInBackground(options: BackgroundSyncOptions = {}): Pro
         maxRetries: 8,
         retryDelay: (attempt) => backoffDelay(attempt, 1000, 300000),
         now: () => Date.now(),
-        onRows: () => {},
+        onRows: (rows) => channel?.postMessage({ rows }),
       }),
     );
   } finally {
+    channel?.close();
     store.close();
   }
 }

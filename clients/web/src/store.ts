@@ -47,6 +47,8 @@ export interface ListQuery {
   where?: Record<string, unknown>;
   limit?: number;
   offset?: number;
+  /** Creation order: "oldest" first (the default) or "newest" first. */
+  order?: "oldest" | "newest";
 }
 
 /** A change of the feed (docs/protocol.md §4), checked. */
@@ -296,6 +298,8 @@ export class LocalStore {
   async listRows(entity: EntitySpec, query: ListQuery = {}): Promise<Row[]> {
     const limit = query.limit ?? 100;
     const offset = query.offset ?? 0;
+    if (query.order !== undefined && query.order !== "oldest" && query.order !== "newest")
+      throw new AvsyncError("VALIDATION_ERROR", 'list: order must be "oldest" or "newest"');
     if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0)
       throw new AvsyncError("VALIDATION_ERROR", "list: limit and offset must be integers of 0 or more");
     const where: [string, string | null][] = [];
@@ -325,7 +329,7 @@ export class LocalStore {
       const found: RowRecord[] = [];
       let skipped = 0;
       if (limit > 0) {
-        let cursor = await tx.objectStore("rows").index("byEntity").openCursor(range);
+        let cursor = await tx.objectStore("rows").index("byEntity").openCursor(range, query.order === "newest" ? "prev" : "next");
         while (cursor) {
           const rec = cursor.value as RowRecord;
           if (matches(rec)) {

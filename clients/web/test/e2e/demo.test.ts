@@ -235,7 +235,6 @@ test("a payment the server refuses is listed with its code; Retry sends it again
 
 test(
   "a row the Service Worker synced shows as synced in the open page",
-  { todo: "src/service-worker.ts does not tell the page which rows it pushed or pulled (its onRows is a no-op)" },
   async () => {
     await withDemoServer(async (browser) => {
       const { page } = await openDemo(browser);
