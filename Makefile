@@ -70,15 +70,20 @@ package: build
 clean:
 	rm -rf $(BUILD)
 
-# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer. The sanitizer
+# builds leave out what their tests do not run: the benchmarks, the installed SDK and its
+# install test (CMakeLists.txt), and for TSan the tests that start no thread.
 test-sanitize: bootstrap
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=address,undefined -DAVSYNC_BENCH=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(SANITIZED_TEST_JOBS) --timeout 600
 
-# The whole suite built with ThreadSanitizer: the server's threads, group commit and the
-# concurrent tests. A report aborts the process, which fails its test.
+# The suite built with ThreadSanitizer: the server's threads, group commit and the
+# concurrent tests. A report aborts the process, which fails its test. TSan finds races
+# only where a process runs more than one thread, so this build leaves out what never does:
+# core_test (core has no threads), the fuzz corpus replays, and the integration tests that
+# only read help, usage errors or the OpenAPI document (tests/CMakeLists.txt).
 test-tsan: bootstrap
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=thread -DAVSYNC_BENCH=OFF >/dev/null
 	@cmake --build build-tsan -j $(JOBS)

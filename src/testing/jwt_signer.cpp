@@ -10,9 +10,13 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstring>
+#include <mutex>
+#include <span>
 #include <stdexcept>
 
 #include "core/openssl_ptr.hpp"
+#include "testing/rsa_test_keys.hpp"
 
 namespace avsync::testing {
 namespace {
@@ -59,6 +63,35 @@ std::string es256_raw(std::string_view der) {
   return bn_bytes(r, 32) + bn_bytes(s, 32);
 }
 
+// Generating an RSA key takes a good part of a second (more under the sanitizers), and
+// every test is a process of its own, so the first keys of a size that a process asks for
+// are fixed ones (testing/rsa_test_keys.hpp); later ones are generated. The keys of one
+// process are still distinct from one another. Null when the fixed ones are used up.
+PkeyPtr fixed_rsa_key(int bits) {
+  static std::mutex mutex;
+  static std::size_t used_2048 = 0;
+  static std::size_t used_1024 = 0;
+  std::span<const char* const> keys;
+  std::size_t* used = nullptr;
+  if (bits == 2048) {
+    keys = rsa_test_keys::k2048;
+    used = &used_2048;
+  } else if (bits == 1024) {
+    keys = rsa_test_keys::k1024;
+    used = &used_1024;
+  } else {
+    return nullptr;
+  }
+  std::lock_guard lock(mutex);
+  if (*used == keys.size()) return nullptr;
+  const char* pem = keys[(*used)++];
+  BioPtr bio(BIO_new_mem_buf(pem, static_cast<int>(std::strlen(pem))));
+  if (!bio) fail("BIO_new_mem_buf");
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) fail("reading a fixed RSA key");
+  return key;
+}
+
 }  // namespace
 
 struct JwtSigner::Key {
@@ -86,7 +119,8 @@ JwtSigner JwtSigner::es256(std::string kid) {
 }
 
 JwtSigner JwtSigner::rs256(std::string kid, int bits) {
-  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(bits)));
+  PkeyPtr key = fixed_rsa_key(bits);
+  if (!key) key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(bits)));
   if (!key) fail("RSA key generation");
   return JwtSigner("RS256", std::move(kid), std::make_unique<Key>(Key{std::move(key), {}}));
 }

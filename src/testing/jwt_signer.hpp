@@ -26,6 +26,8 @@ using avsync::encode_base64url;  // core/base64url.hpp: JOSE's encoding, for tes
 class JwtSigner {
  public:
   // A fresh key pair. With an empty kid, the JWK and the default header have no kid.
+  // rs256's first keys of each size in a process are fixed ones (generating RSA keys is
+  // slow); every key a process gets is still distinct from the others.
   static JwtSigner ed25519(std::string kid);
   static JwtSigner es256(std::string kid);
   static JwtSigner rs256(std::string kid, int bits = 2048);
