@@ -7,7 +7,7 @@ SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build run check test test-sanitize test-tsan bench bench-client bench-hostile bench-auth soak fuzz package clean
+.PHONY: all bootstrap configure build web run check test test-sanitize test-tsan bench bench-client bench-hostile bench-auth bench-web soak fuzz package clean
 
 all: build
 
@@ -15,17 +15,21 @@ bootstrap:
 	@scripts/bootstrap
 
 configure: bootstrap
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAVSYNC_WEB=ON $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The web client (clients/web): npm ci, then its package, its demo and its tests' bundles.
+web: configure
+	@cmake --build $(BUILD) --target web
+
 # Checks the port first (LISTEN=HOST:PORT, default 127.0.0.1:8080), then builds only the
-# server and the CLI.
+# server, the CLI and the web client (for the demo at /demo/).
 run:
 	@scripts/dev-run --check-port
 	@$(MAKE) configure
-	@cmake --build $(BUILD) -j $(JOBS) --target avsync-server avsync
+	@cmake --build $(BUILD) -j $(JOBS) --target avsync-server avsync web
 	@scripts/dev-run $(BUILD)
 
 # Every test of the plain build (PostgreSQL and the browser included), no sanitizer builds.
@@ -62,6 +66,11 @@ soak: build
 # The client SDK: durable local writes per second, and a 50,000-row initial sync.
 bench-client: build
 	@scripts/bench-client $(BUILD) $(ARGS)
+
+# The web client in headless Chromium: durable local writes per second and a 50,000-row
+# initial sync, each beside raw IndexedDB doing the same work (medians of RUNS, default 5).
+bench-web: build
+	@cd clients/web && AVSYNC_SERVER=$(CURDIR)/$(BUILD)/src/server/avsync-server node dist-test/bench/browser-bench.mjs
 
 # A .deb of what `cmake --install` puts in place, in $(BUILD) (docs/install.md).
 package: build
