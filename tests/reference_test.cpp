@@ -34,10 +34,13 @@ namespace {
 namespace fs = std::filesystem;
 
 // What the checker reads: these files and every file under these trees, except directories
-// named build* or starting with a dot, and binary files.
+// named build* or starting with a dot, what npm and the web client's build write, and binary
+// files.
 constexpr std::string_view kScannedFiles[] = {"README.md", "Makefile", "CMakeLists.txt"};
-constexpr std::string_view kScannedTrees[] = {"docs",    "src",     "include", "tests",    "bench",
-                                              "fuzz",    "scripts", "cmake",   "packaging"};
+constexpr std::string_view kScannedTrees[] = {"docs",    "src",     "include", "tests",    "bench",  "fuzz",
+                                              "scripts", "cmake",   "packaging", "clients"};
+constexpr std::string_view kGeneratedDirectories[] = {"node_modules", "dist", "dist-test"};
+constexpr std::string_view kGeneratedFiles[] = {"package-lock.json"};
 constexpr std::string_view kProtocolDocument = "docs/protocol.md";
 
 struct BrokenReference {
@@ -156,11 +159,13 @@ class ReferenceChecker {
       std::vector<std::string> files;
       for (auto it = fs::recursive_directory_iterator(root_ / tree); it != fs::recursive_directory_iterator(); ++it) {
         const std::string name = it->path().filename().string();
-        if (it->is_directory() && (name.starts_with('.') || name.starts_with("build"))) {
+        if (it->is_directory() && (name.starts_with('.') || name.starts_with("build") ||
+                                   std::ranges::find(kGeneratedDirectories, name) != std::end(kGeneratedDirectories))) {
           it.disable_recursion_pending();
           continue;
         }
-        if (it->is_regular_file()) files.push_back(fs::relative(it->path(), root_).generic_string());
+        if (it->is_regular_file() && std::ranges::find(kGeneratedFiles, name) == std::end(kGeneratedFiles))
+          files.push_back(fs::relative(it->path(), root_).generic_string());
       }
       std::sort(files.begin(), files.end());
       for (const std::string& file : files) check_file(file);
@@ -262,7 +267,7 @@ class ReferenceChecker {
       const std::size_t slash = token.find('/');
       if (slash != std::string::npos && top_level_.count(token.substr(0, slash))) {
         ++report_.checked;
-        if (!path_exists(token)) broken(file, line_number, token);
+        if (!path_exists(token) && !path_exists_in_package(file, token)) broken(file, line_number, token);
       } else if (slash == std::string::npos && token.ends_with(".md") && token.size() > 3 &&
                  !token.starts_with('.') && token.find_first_of("*{") == std::string::npos) {
         ++report_.checked;
@@ -301,6 +306,14 @@ class ReferenceChecker {
       return found;
     }
     return fs::exists(root_ / path);
+  }
+
+  // Inside an npm package (clients/web), paths are written from the package's root, the
+  // nearest directory above the file that holds a package.json.
+  bool path_exists_in_package(const std::string& file, const std::string& path) const {
+    for (fs::path dir = fs::path(file).parent_path(); !dir.empty(); dir = dir.parent_path())
+      if (fs::exists(root_ / dir / "package.json")) return path_exists((dir / path).generic_string());
+    return false;
   }
 
   bool bare_name_exists(const std::string& file, const std::string& name) const {
