@@ -1,6 +1,5 @@
 #include "server/auth.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 
 #include "core/base64url.hpp"
 #include "core/ids.hpp"
+#include "server/digest.hpp"
 #include "server/jwt.hpp"
 
 namespace avsync::server {
@@ -41,20 +41,7 @@ std::string generate_token() {
   return "avs_" + encode_base64url({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
-std::string hash_token(std::string_view token) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(token.data(), token.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
-}
+std::string hash_token(std::string_view token) { return sha256_hex(token); }
 
 std::string generate_uuid() { return format_uuid_v4(random_bytes<16>()); }
 

@@ -1,7 +1,6 @@
 #include "server/static_files.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 #include <stdexcept>
 #include <system_error>
 #include <utility>
+
+#include "server/digest.hpp"
 
 namespace avsync::server {
 namespace {
@@ -32,17 +33,7 @@ bool is_servable_within(const fs::path& path, const fs::path& root) {
 
 // A quoted prefix of the SHA-256 of `bytes`: 128 bits tell versions of a file apart.
 std::string etag_of(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned int i = 0; i < 16 && i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out + "\"";
+  return "\"" + sha256_hex(bytes).substr(0, 32) + "\"";
 }
 
 // Reads the regular file at `path` whole, when it holds at most `budget` bytes. Opened

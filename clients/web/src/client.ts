@@ -141,8 +141,10 @@ class Client implements AvsyncClient {
       payload: op.sent,
       clientTimestamp,
     };
-    const { row, counts } = await this.store.applyLocalWrite(op, wire);
-    this.current = { ...this.current, ...counts };
+    const row = await this.store.applyLocalWrite(op, wire);
+    // One more operation waits; the counts are read again after each sync and each other
+    // tab's change (counting the queue in every write would cost a scan of it).
+    this.current = { ...this.current, pending: this.current.pending + 1 };
     this.announce([{ entity: op.entity.name, id: op.entityId }]);
     this.afterWrite();
     return row;

@@ -219,34 +219,38 @@ export class LocalStore {
    * key to a row the device does not hold (VALIDATION_ERROR), a delete of a row that live
    * rows reference (CONFLICT).
    */
-  async applyLocalWrite(op: ValidOperation, wire: WireOperation): Promise<{ row: Row | null; counts: Counts }> {
+  async applyLocalWrite(op: ValidOperation, wire: WireOperation): Promise<Row | null> {
     const entity = op.entity;
+    const key = [entity.name, op.entityId];
     return this.run("readwrite", "strict", async (tx) => {
       const rows = tx.objectStore("rows");
-      const current = (await rows.get([entity.name, op.entityId])) as RowRecord | undefined;
+      const ops = tx.objectStore("ops");
+      // Every read is asked for at once: IndexedDB answers them in order, and each one
+      // awaited alone would cost a round trip to the browser's storage process.
+      const references = [...op.assignments].flatMap(([name, value]) => {
+        const f = entity.fields.find((x) => x.name === name);
+        return f?.type === "reference" && f.references && value ? [{ name, target: f.references, value }] : [];
+      });
+      const referrers = op.action === "delete" ? entity.referencedBy : [];
+      const [current, rowOps, found, referencing] = await Promise.all([
+        rows.get(key) as Promise<RowRecord | undefined>,
+        ops.index("row").getAll(key) as Promise<OpRecord[]>,
+        Promise.all(references.map((r) => rows.count([r.target, r.value]))),
+        Promise.all(referrers.map((ref) => rows.index("refs").count(`${ref.entity}.${ref.field}=${op.entityId}`))),
+      ]);
       if (op.action === "insert") {
         if (current) throw new AvsyncError("CONFLICT", `${entity.name} ${op.entityId} already exists`);
       } else if (!current) {
         throw new AvsyncError("NOT_FOUND", `${entity.name} ${op.entityId} does not exist on this device`);
       }
-      for (const [name, value] of op.assignments) {
-        const f = entity.fields.find((x) => x.name === name);
-        if (!f || f.type !== "reference" || !value || !f.references) continue;
-        if ((await rows.count([f.references, value])) === 0)
-          throw new AvsyncError(
-            "VALIDATION_ERROR",
-            `${entity.name}.${name}: ${f.references} ${value} does not exist on this device`,
-          );
-      }
-      if (op.action === "delete") {
-        for (const ref of entity.referencedBy) {
-          const n = await rows.index("refs").count(`${ref.entity}.${ref.field}=${op.entityId}`);
-          if (n > 0)
-            throw new AvsyncError("CONFLICT", `${entity.name} ${op.entityId} is referenced by ${n} ${ref.entity}`);
-        }
-      }
-      const ops = tx.objectStore("ops");
-      const rowOps = (await ops.index("row").getAll([entity.name, op.entityId])) as OpRecord[];
+      references.forEach((r, i) => {
+        if (found[i] === 0)
+          throw new AvsyncError("VALIDATION_ERROR", `${entity.name}.${r.name}: ${r.target} ${r.value} does not exist on this device`);
+      });
+      referrers.forEach((ref, i) => {
+        const n = referencing[i]!;
+        if (n > 0) throw new AvsyncError("CONFLICT", `${entity.name} ${op.entityId} is referenced by ${n} ${ref.entity}`);
+      });
       // The row's first queued operation: until now its visible state was the server's, so
       // keep that apart before changing it (a rejection or discard goes back to it).
       if (current && rowOps.length === 0) {
@@ -254,7 +258,7 @@ export class LocalStore {
       }
       const next = applyTo(op, current ?? null);
       if (next) unwrap(rows).put(toRecord(entity, op.entityId, next));
-      else unwrap(rows).delete([entity.name, op.entityId]);
+      else unwrap(rows).delete(key);
       const record: OpRecord = {
         operationId: wire.operationId,
         e: entity.name,
@@ -267,11 +271,9 @@ export class LocalStore {
         lastError: null,
       };
       unwrap(ops).add(record);
-      const counts = await countsIn(tx);
-      if (!next) return { row: null, counts };
+      if (!next) return null;
       // The operation just queued is pending, unless an earlier one of the row failed.
-      const state = stateOf([...rowOps, record]);
-      return { row: this.toRow(entity, op.entityId, next, state), counts };
+      return this.toRow(entity, op.entityId, next, stateOf([...rowOps, record]));
     });
   }
 
