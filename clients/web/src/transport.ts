@@ -1,6 +1,6 @@
 // HTTP to an avsync server with fetch: one request, its failure turned into an
 // AvsyncError whose code says what kind of failure it was (docs/protocol.md §1, §10).
-import { AvsyncError, ErrorCode, isProtocolCode } from "./errors.js";
+import { AvsyncError, ErrorCode } from "./errors.js";
 
 export interface Reply {
   status: number;
@@ -48,7 +48,7 @@ export function errorOfReply(status: number, body: unknown, retryAfter?: number)
   else if (status === 404) kind = "NOT_FOUND";
   else if (status === 405) kind = "METHOD_NOT_ALLOWED";
   else if (status === 415) kind = "UNSUPPORTED_MEDIA_TYPE";
-  else if (status >= 400) kind = isProtocolCode(code) && code === "BAD_REQUEST" ? code : "BAD_REQUEST";
+  else if (status >= 400) kind = "BAD_REQUEST";
   else kind = "BAD_RESPONSE";
   return new AvsyncError(kind, message, retryAfter === undefined ? { status } : { status, retryAfterMs: retryAfter });
 }
