@@ -108,6 +108,10 @@ Database::~Database() {
   sqlite3_close_v2(db_);
 }
 
+void Database::set_busy_timeout(std::chrono::milliseconds timeout) {
+  sqlite3_busy_timeout(db_, static_cast<int>(timeout.count()));
+}
+
 void Database::exec(std::string_view sql) {
   std::string text(sql);
   char* message = nullptr;

@@ -3,6 +3,7 @@
 // Failures of the database itself throw sqlite::Failure (they are unexpected: a lost
 // disk, a corrupt file); expected outcomes are the callers' business.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -82,6 +83,9 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
+  // How long a statement waits for a lock another connection holds before failing with
+  // SQLITE_BUSY (10 s from the constructor). Zero: it fails at once.
+  void set_busy_timeout(std::chrono::milliseconds timeout);
   // Runs one or more statements with no parameters (schema, pragmas).
   void exec(std::string_view sql);
   // A cached prepared statement for `sql`, compiled on first use.

@@ -1,7 +1,9 @@
 #include "store/postgres/pg.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace avsync::store::pg {
@@ -41,13 +43,54 @@ Connection::Connection(const std::string& url) {
     conn_ = nullptr;
     throw Failure("08001", true, "cannot connect to PostgreSQL: " + why);
   }
+  configure();
+}
+
+Connection::Connection(const std::string& url, int cancel_fd) {
+  conn_ = PQconnectStart(url.c_str());
+  auto give_up = [&](std::string why) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw Failure("08001", true, "cannot connect to PostgreSQL: " + why);
+  };
+  if (!conn_) give_up("out of memory");
+  // libpq's asynchronous connect: wait for the socket as PQconnectPoll asks, beginning as
+  // if it had asked to write, until it is done, fails, or the caller cancels.
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK) {
+    if (state == PGRES_POLLING_FAILED || PQstatus(conn_) == CONNECTION_BAD)
+      give_up(PQerrorMessage(conn_));
+    pollfd fds[2] = {
+        {PQsocket(conn_), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0},
+        {cancel_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      give_up("poll failed");
+    }
+    if (fds[1].revents != 0) give_up("cancelled");
+    state = PQconnectPoll(conn_);
+  }
+  configure();
+}
+
+// Settings every connection gets. A constructor that throws runs no destructor, so a
+// failure here closes the connection itself.
+void Connection::configure() {
   // Silence NOTICEs (e.g. "relation already exists, skipping") on stderr.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   // A generic plan is fixed after five executions using the statistics of that moment: on
   // a new database that is an empty table, and the plan (a sequential scan) never changes
   // as the table grows. Custom plans are made per execution from the table's real size.
   pg_result* r = PQexec(conn_, "SET plan_cache_mode = force_custom_plan");
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "SET plan_cache_mode");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    try {
+      fail(r, "SET plan_cache_mode");
+    } catch (...) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+      throw;
+    }
+  }
   PQclear(r);
 }
 
@@ -62,6 +105,23 @@ bool Connection::still_alive() {
   if (!healthy()) return false;
   if (PQconsumeInput(conn_) == 0) return false;  // EOF or error on the socket
   return PQstatus(conn_) == CONNECTION_OK;
+}
+
+int Connection::socket() const { return PQsocket(conn_); }
+
+void Connection::consume_input() {
+  if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK)
+    throw Failure("08006", true,
+                  "PostgreSQL connection lost: " + std::string(PQerrorMessage(conn_)));
+}
+
+std::vector<Connection::Notification> Connection::take_notifications() {
+  std::vector<Notification> out;
+  while (PGnotify* n = PQnotifies(conn_)) {
+    out.push_back({n->relname, n->extra ? n->extra : ""});
+    PQfreemem(n);
+  }
+  return out;
 }
 
 void Connection::fail(pg_result* result, std::string_view context) {

@@ -57,6 +57,12 @@ class Connection {
  public:
   // Connects to `url` (postgresql://...). Throws Failure(connection_lost) when it cannot.
   explicit Connection(const std::string& url);
+  // Connects like the constructor above without blocking past the moment `cancel_fd` (a
+  // file descriptor, e.g. an eventfd) becomes readable: then it gives up and throws
+  // Failure(connection_lost). For a thread that must stop promptly while the database is
+  // unreachable (a TCP connect may otherwise wait minutes). Host names are still resolved
+  // synchronously.
+  Connection(const std::string& url, int cancel_fd);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -79,7 +85,23 @@ class Connection {
   // database that restarted has closed it, and this notices before a request is lost on it.
   bool still_alive();
 
+  // Notifications (LISTEN/NOTIFY). The connection's socket, for poll(): readable when the
+  // server sent something, such as a notification or the end of the connection.
+  int socket() const;
+  // Reads whatever the server sent, without blocking. Throws Failure(connection_lost) when
+  // the connection is closed or broken.
+  void consume_input();
+  // One notification received on a channel this connection LISTENs on.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+  };
+  // Takes the notifications received so far (read by consume_input or by a query), oldest
+  // first; empty when there are none. Does not read the socket.
+  std::vector<Notification> take_notifications();
+
  private:
+  void configure();  // after connecting: settings every connection gets
   [[noreturn]] void fail(pg_result* result, std::string_view context);
   const std::string& prepare(const std::string& sql);  // the statement's name
 

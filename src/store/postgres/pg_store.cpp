@@ -10,6 +10,7 @@
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres/pg.hpp"
+#include "store/postgres/pg_change_watch.hpp"
 #include "store/postgres/sqlstate.hpp"
 
 namespace avsync::store {
@@ -140,6 +141,7 @@ class PgBatch final : public BatchTransaction {
       // on every server, so the idempotency check below sees every committed operation.
       auto r = conn_->query("SELECT version FROM businesses WHERE id = $1 FOR UPDATE", {business_});
       version_ = r.rows() ? static_cast<std::uint64_t>(r.int64(0, 0)) : 0;
+      start_version_ = version_;
       return 0;
     });
   }
@@ -282,15 +284,24 @@ class PgBatch final : public BatchTransaction {
     flush_writes();
     guarded([&] {
       write_log();
-      conn_->query("UPDATE businesses SET version = $2 WHERE id = $1 AND version < $2",
-                   {business_, std::to_string(version_)});
+      if (version_ > start_version_)
+        conn_->query(kRaiseVersion, {business_, std::to_string(version_)});
       conn_->exec("COMMIT");
       open_ = false;
       return 0;
     });
   }
 
+  std::uint64_t version() const override { return version_; }
+
  private:
+  // Raises the tenant's version and, in the same statement, announces it to the change
+  // watches of every server (pg_change_watch.hpp): NOTIFY is delivered once COMMIT is done.
+  inline static const std::string kRaiseVersion =
+      "WITH raised AS (UPDATE businesses SET version = $2 WHERE id = $1 AND version < $2"
+      " RETURNING id, version) SELECT pg_notify('" +
+      std::string(pg::kChangesChannel) + "', version::text || ' ' || id) FROM raised";
+
   void write_log() {
     if (log_.empty()) return;
     std::vector<std::optional<std::string_view>> columns[10];
@@ -358,6 +369,7 @@ class PgBatch final : public BatchTransaction {
   const EntityStatements& sql_;
   std::string business_;
   std::uint64_t version_ = 0;
+  std::uint64_t start_version_ = 0;  // the tenant's version when the batch began
   bool open_ = false;
   std::vector<pg::Connection::Pipelined> pending_writes_;
   std::unordered_map<std::string, OperationStatus> statuses_;
@@ -377,7 +389,8 @@ class PgBatch final : public BatchTransaction {
 
 class PgStore final : public Store {
  public:
-  PgStore(const std::string& url, const StoreOptions& options) : pool_(url, options.pool_size) {}
+  PgStore(const std::string& url, const StoreOptions& options)
+      : url_(url), pool_(url, options.pool_size) {}
 
   void migrate() override {
     guarded([&] {
@@ -413,6 +426,10 @@ class PgStore final : public Store {
 
   std::unique_ptr<BatchTransaction> begin_batch(std::string_view business_id) override {
     return std::make_unique<PgBatch>(pool_.take(), sql_, business_id);
+  }
+
+  std::unique_ptr<ChangeWatch> watch_changes(ChangeSink& sink) override {
+    return pg::watch_postgres_changes(url_, sink);
   }
 
   ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
@@ -539,6 +556,7 @@ class PgStore final : public Store {
   }
 
  private:
+  std::string url_;
   Pool pool_;
   EntityStatements sql_{Placeholders::postgres};
 };

@@ -10,9 +10,10 @@
 #include <sqlite3.h>
 
 #include "sqlite/database.hpp"
-#include "store/sqlite/group_commit.hpp"
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
+#include "store/sqlite/group_commit.hpp"
+#include "store/sqlite/sqlite_change_watch.hpp"
 
 namespace avsync::store {
 namespace {
@@ -170,6 +171,8 @@ class SqliteBatch final : public BatchTransaction {
     });
   }
 
+  std::uint64_t version() const override { return version_; }
+
  private:
   void record(const OperationRecord& r) {
     auto q = db_.query(
@@ -220,7 +223,9 @@ class SqliteBatch final : public BatchTransaction {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const StoreOptions& options)
-      : writer_(path, Database::Access::read_write), readers_(path, std::max<std::size_t>(1, options.pool_size)) {
+      : path_(path),
+        writer_(path, Database::Access::read_write),
+        readers_(path, std::max<std::size_t>(1, options.pool_size)) {
     // The writer touches index pages all over the file; a larger cache than SQLite's
     // 2 MiB default saves re-reading them on every batch. Readers keep the default.
     // Checkpoints run on their own thread (below), not inside the writer's commits. Once a
@@ -285,6 +290,10 @@ class SqliteStore final : public Store {
 
   ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
     return classified([&] { return read_changes_snapshot(business_id, query); });
+  }
+
+  std::unique_ptr<ChangeWatch> watch_changes(ChangeSink& sink) override {
+    return watch_sqlite_changes(path_, sink);
   }
 
   ChangePage read_changes_snapshot(std::string_view business_id, const ChangeQuery& query) {
@@ -485,6 +494,7 @@ class SqliteStore final : public Store {
     }
   }
 
+  std::string path_;
   Database writer_;
   GroupCommit groups_{writer_};
   ReaderPool readers_;

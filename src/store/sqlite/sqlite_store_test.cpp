@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "sqlite/database.hpp"
 #include "store/migrations.hpp"
@@ -190,6 +195,101 @@ TEST_F(SqliteStoreTest, PruningDeletesTheLogRowsProcessedBeforeTheCutoffAndKeeps
   auto b2 = store_->begin_batch("b2");
   EXPECT_EQ(b2->find_operation("old-failed"), std::nullopt);
   EXPECT_EQ(b2->find_operation("new"), OperationStatus::processed);
+}
+
+// A ChangeSink that records what a watch reports, for a test to wait on.
+class RecordingSink final : public ChangeSink {
+ public:
+  explicit RecordingSink(std::vector<std::string> watched) : watched_(std::move(watched)) {}
+
+  void changed(std::string_view business_id, std::uint64_t version) override {
+    std::lock_guard lock(mutex_);
+    reports_.emplace_back(business_id, version);
+    reported_.notify_all();
+  }
+  void maybe_missed() override {}
+  std::vector<std::string> watched_tenants() const override {
+    std::lock_guard lock(mutex_);
+    return watched_;
+  }
+
+  // Waits, for at most 10 s, until the watch reports `tenant` at `version`.
+  bool wait_for(std::string_view tenant, std::uint64_t version) {
+    std::unique_lock lock(mutex_);
+    return reported_.wait_for(lock, std::chrono::seconds(10), [&] {
+      return std::find(reports_.begin(), reports_.end(), Report(tenant, version)) != reports_.end();
+    });
+  }
+  bool reported(std::string_view tenant) const {
+    std::lock_guard lock(mutex_);
+    return std::any_of(reports_.begin(), reports_.end(),
+                       [&](const Report& r) { return r.first == tenant; });
+  }
+
+ private:
+  using Report = std::pair<std::string, std::uint64_t>;
+  mutable std::mutex mutex_;
+  std::condition_variable reported_;
+  std::vector<std::string> watched_;
+  std::vector<Report> reports_;
+};
+
+// Store::watch_changes on SQLite: another server on the same file (here a second store
+// object) commits, and the watch reports the tenant's new version, for the tenants someone
+// waits for only.
+TEST_F(SqliteStoreTest, AWatchReportsACommitOfAnotherStoreOnTheFileForTheWatchedTenantsOnly) {
+  const EntitySpec& c = *find_entity("customers");
+  RecordingSink sink({"b1"});
+  auto watch = store_->watch_changes(sink);
+  auto other_server = open_sqlite_store(path_, {});
+  other_server->create_business("b2", "Otra", "2026-01-01T00:00:00.000Z");
+  auto insert = [&](std::string_view business, const std::string& id) {
+    auto tx = other_server->begin_batch(business);
+    tx->insert_row(c, id, customer("Ana"), {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+    tx->commit();
+  };
+  insert("b2", "id-1");
+  insert("b1", "id-2");
+  insert("b1", "id-3");
+  EXPECT_TRUE(sink.wait_for("b1", 2));
+  EXPECT_FALSE(sink.reported("b2"));
+}
+
+TEST_F(SqliteStoreTest, AWatchReportsTheStoresOwnCommits) {
+  const EntitySpec& c = *find_entity("customers");
+  RecordingSink sink({"b1"});
+  auto watch = store_->watch_changes(sink);
+  auto tx = store_->begin_batch("b1");
+  tx->insert_row(c, "id-1", customer("Ana"), {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+  tx->commit();
+  EXPECT_TRUE(sink.wait_for("b1", 1));
+}
+
+TEST_F(SqliteStoreTest, ABatchsVersionIsWhereTheTenantsFeedStandsOnceCommitted) {
+  const EntitySpec& c = *find_entity("customers");
+  {
+    auto tx = store_->begin_batch("b1");
+    EXPECT_EQ(tx->version(), 0u);
+    tx->insert_row(c, "id-1", customer("Ana"), {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+    tx->insert_row(c, "id-2", customer("Luis"),
+                   {1, "2026-01-01T00:00:00.000Z", tx->next_version()});
+    EXPECT_EQ(tx->version(), 2u);
+    tx->commit();
+    EXPECT_EQ(tx->version(), 2u);
+  }
+  EXPECT_EQ(store_->read_changes("b1", {}).latest_version, 2u);
+  auto unchanged = store_->begin_batch("b1");
+  unchanged->commit();
+  EXPECT_EQ(unchanged->version(), 2u);
+}
+
+TEST_F(SqliteStoreTest, DestroyingAWatchStopsItPromptly) {
+  RecordingSink sink({"b1"});
+  auto watch = store_->watch_changes(sink);
+  ASSERT_TRUE(sink.wait_for("b1", 0));  // its first check ran
+  auto started = std::chrono::steady_clock::now();
+  watch.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100));
 }
 
 // The probe: a burst grew the WAL to 870 MB and it never shrank. Once a checkpoint has
