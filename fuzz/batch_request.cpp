@@ -31,6 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)avsync::loggable_payload(op.body);
     results.push_back({op.operation_id, valid ? std::nullopt : std::optional<avsync::Error>(valid.error()), 0});
   }
-  (void)avsync::encode_batch_response(results, 0);
+  (void)avsync::encode_batch_response(results, "v1.0", 0);
   return 0;
 }

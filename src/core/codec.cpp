@@ -79,7 +79,7 @@ Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limi
 }
 
 std::string encode_batch_response(const std::vector<OperationResult>& results,
-                                  UnixMillis server_time) {
+                                  std::string_view cursor, UnixMillis server_time) {
   boost::json::array list;
   list.reserve(results.size());
   for (const OperationResult& r : results) {
@@ -95,6 +95,7 @@ std::string encode_batch_response(const std::vector<OperationResult>& results,
   }
   boost::json::object root;
   root["results"] = std::move(list);
+  root["cursor"] = cursor;
   root["serverTimestamp"] = format_timestamp(server_time);
   return boost::json::serialize(root);
 }
@@ -244,6 +245,17 @@ Result<ChangesRequest> decode_changes_query(std::string_view query) {
     std::string_view significant = std::string_view(text).substr(first_nonzero);
     request.limit = significant.size() > 5 ? kMaxPageSize
                                            : std::min<std::size_t>(std::stoul(std::string(significant)), kMaxPageSize);
+  }
+  auto wait = query_param(query, "wait");
+  if (!wait) return std::move(wait).error();
+  if (*wait) {
+    const std::string& text = **wait;
+    bool digits = !text.empty() && text.size() <= 3 &&
+                  text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoul(text) > kMaxWaitSeconds)
+      return Error{ErrorCode::bad_request, "wait must be a whole number of seconds from 0 to " +
+                                               std::to_string(kMaxWaitSeconds)};
+    request.wait_seconds = static_cast<unsigned>(std::stoul(text));
   }
   auto since = query_param(query, "since");
   if (!since) return std::move(since).error();

@@ -36,22 +36,28 @@ struct BatchLimits {
 // max_operations arrives. Nothing about the operations themselves.
 Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limits);
 
+// `cursor` is the tenant's feed cursor once the batch committed (the write checkpoint).
 std::string encode_batch_response(const std::vector<OperationResult>& results,
-                                  UnixMillis server_time);
+                                  std::string_view cursor, UnixMillis server_time);
 
 // `cursor` is the opaque text that resumes after the page.
 std::string encode_changes(const ChangePage& page, std::string_view cursor, UnixMillis server_time);
 
-// GET /sync/changes?since=&limit= (§4), decoded.
+// The longest GET /sync/changes may wait for a change (§4.1), in seconds.
+inline constexpr unsigned kMaxWaitSeconds = 60;
+
+// GET /sync/changes?since=&limit=&wait= (§4), decoded.
 struct ChangesRequest {
   enum class Since { beginning, cursor, instant };
   std::size_t limit = 1000;        // the default page; larger values are capped at 10,000
   Since since = Since::beginning;  // absent or empty `since`: a full sync
   std::uint64_t after_version = 0;  // Since::cursor
   std::string changed_since;        // Since::instant, canonical UTC text
+  unsigned wait_seconds = 0;        // 0: answer at once; else hold an empty page this long
 };
 // Parses the query string (without '?'). bad_request for a malformed limit (0, negative,
-// not an integer), a since that is neither a cursor nor a timestamp, or bad %-encoding.
+// not an integer), a wait that is not a whole number of seconds from 0 to kMaxWaitSeconds,
+// a since that is neither a cursor nor a timestamp, or bad %-encoding.
 Result<ChangesRequest> decode_changes_query(std::string_view query);
 
 // The first value of `name` in a query string (without '?'), %-decoded ('+' stays '+');

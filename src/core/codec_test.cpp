@@ -45,10 +45,25 @@ TEST(Codec, ErrorBodyHasCodeAndMessage) {
 TEST(Codec, BatchResponseListsResultsInOrder) {
   std::vector<OperationResult> results{
       {"a", std::nullopt, 0}, {"b", Error{ErrorCode::conflict, "older"}, 1}};
-  EXPECT_EQ(encode_batch_response(results, 2),
-            R"({"results":[{"operationId":"a","success":true,"serverTimestamp":"1970-01-01T00:00:00.000Z"},)"
-            R"({"operationId":"b","success":false,"error":"CONFLICT","message":"older","serverTimestamp":"1970-01-01T00:00:00.001Z"}],)"
-            R"("serverTimestamp":"1970-01-01T00:00:00.002Z"})");
+  EXPECT_EQ(
+      encode_batch_response(results, "v1.9", 2),
+      R"({"results":[{"operationId":"a","success":true,"serverTimestamp":"1970-01-01T00:00:00.000Z"},)"
+      R"({"operationId":"b","success":false,"error":"CONFLICT","message":"older","serverTimestamp":"1970-01-01T00:00:00.001Z"}],)"
+      R"("cursor":"v1.9","serverTimestamp":"1970-01-01T00:00:00.002Z"})");
+}
+
+TEST(Codec, WaitIsWholeSecondsUpToSixty) {
+  EXPECT_EQ(decode_changes_query("")->wait_seconds, 0u);
+  EXPECT_EQ(decode_changes_query("wait=0")->wait_seconds, 0u);
+  EXPECT_EQ(decode_changes_query("since=&wait=25")->wait_seconds, 25u);
+  EXPECT_EQ(decode_changes_query("wait=060")->wait_seconds, 60u);
+  for (const char* bad : {"wait=61", "wait=-1", "wait=1.5", "wait=", "wait=abc", "wait=1000",
+                          "wait=99999999999999999999", "wait=%31%30%30", "wait=+5"}) {
+    auto decoded = decode_changes_query(bad);
+    ASSERT_FALSE(decoded) << bad;
+    EXPECT_EQ(decoded.error().code, ErrorCode::bad_request) << bad;
+    EXPECT_NE(decoded.error().message.find("wait"), std::string::npos) << bad;
+  }
 }
 
 TEST(Codec, ChangePagesEscapeEveryStringAndParseBack) {

@@ -7,6 +7,7 @@
 
 #include "core/cursor.hpp"
 #include "server/admin_api.hpp"
+#include "server/change_hub.hpp"
 #include "server/cors.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/static_files.hpp"
@@ -256,6 +257,14 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
     authenticate(request, out);
     if (out.refusal) return out;
   }
+  if (out.route == Admission::Route::changes) {
+    // A malformed query is answered by get_changes; here only the wait matters.
+    const std::size_t q = request.target.find('?');
+    if (auto decoded = decode_changes_query(q == std::string::npos
+                                                ? std::string_view()
+                                                : std::string_view(request.target).substr(q + 1)))
+      out.wait_seconds = decoded->wait_seconds;
+  }
   if (request.method == "POST" && !is_json_media_type(request.content_type)) {
     out.refusal = error_response(ErrorCode::unsupported_media_type, "Content-Type must be application/json");
     if (out.caller) out.refusal->business_id = out.caller->business_id;
@@ -347,10 +356,11 @@ HttpResponse Router::post_batch(const HttpRequest& request, const Admission& adm
       return r;
     }
   }
-  auto results = sync_.apply_batch(caller, batch->operations);
-  HttpResponse r = json_response(encode_batch_response(results, clock_.now()));
+  auto outcome = sync_.apply_batch(caller, batch->operations);
+  HttpResponse r = json_response(
+      encode_batch_response(outcome.results, encode_cursor(outcome.version), clock_.now()));
   r.business_id = caller.business_id;
-  r.operation_count = results.size();
+  r.operation_count = outcome.results.size();
   return r;
 }
 
@@ -377,6 +387,7 @@ HttpResponse Router::get_changes(const HttpRequest& request, const Admission& ad
   HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
   r.business_id = caller.business_id;
   r.operation_count = page.changes.size();
+  if (page.changes.empty() && !page.has_more) r.caught_up_at = page.latest_version;
   return r;
 }
 
@@ -409,7 +420,8 @@ HttpResponse Router::get_demo_file(const HttpRequest& request) const {
 
 HttpResponse Router::get_health() const {
   if (!store_.ping()) return error_response(ErrorCode::unavailable, "the store does not answer");
-  return json_response(R"({"status":"ok"})");
+  const std::size_t waiters = options_.live ? options_.live->waiters() : 0;
+  return json_response(R"({"status":"ok","waiters":)" + std::to_string(waiters) + "}");
 }
 
 }  // namespace avsync::server

@@ -36,12 +36,16 @@ struct HttpResponse {
   // For the request log line.
   std::string business_id;
   std::size_t operation_count = 0;
+  // A change page with nothing after the caller's cursor: the tenant's version it saw. A
+  // long-poll (Admission::wait_seconds) then waits for a commit past it (§4.1).
+  std::optional<std::uint64_t> caught_up_at;
 };
 
 class Throttle;
 class AdminApi;
 class CorsPolicy;
 class StaticFiles;
+class ChangeHub;
 
 struct RouterOptions {
   BatchLimits batch;
@@ -49,6 +53,7 @@ struct RouterOptions {
   const AdminApi* admin = nullptr;    // not owned; nullptr: no /admin/* routes (404)
   const CorsPolicy* cors = nullptr;   // not owned; nullptr: no CORS, OPTIONS is 405
   const StaticFiles* demo = nullptr;  // not owned; nullptr: no /demo/ (404)
+  const ChangeHub* live = nullptr;    // not owned; /healthz reports its waiters
 };
 
 // What a request may do, decided from its head before its body is read.
@@ -62,6 +67,7 @@ struct Admission {
   Route route = Route::health;
   std::optional<RequestContext> caller;  // /sync/* routes: who is calling
   std::string token_hash;                // /sync/* routes: the rate-limit key
+  unsigned wait_seconds = 0;             // GET /sync/changes: how long to hold an empty page
 };
 
 // A route the router serves: its method and path, a {name} segment standing for any

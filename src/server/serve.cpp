@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "server/admin_api.hpp"
 #include "server/auth.hpp"
+#include "server/change_hub.hpp"
 #include "server/cors.hpp"
 #include "server/http/http_server.hpp"
 #include "server/jwt.hpp"
@@ -83,7 +84,12 @@ int serve(const ServeSettings& settings) {
   store->migrate();
   // Prunes the operation log past the window, at start and hourly (docs/security.md).
   LogRetention retention(*store, clock, settings.log_retention);
-  SyncService sync(*store, clock);
+  // Long-polls wait here: this server's commits wake them at once, the store's watch
+  // brings every other server's (docs/scaling.md).
+  ChangeHub live;
+  http.live = &live;
+  auto watch = store->watch_changes(live);
+  SyncService sync(*store, clock, &live);
   Authenticator auth(*store, clock, jwt ? &*jwt : nullptr);
   std::optional<AdminApi> admin;
   if (admin_credential) admin.emplace(*store, clock, *admin_credential);
@@ -101,6 +107,7 @@ int serve(const ServeSettings& settings) {
   router_options.admin = admin ? &*admin : nullptr;
   router_options.cors = cors.enabled() ? &cors : nullptr;
   router_options.demo = demo ? &*demo : nullptr;
+  router_options.live = &live;
   Router router(sync, auth, *store, clock, router_options);
   std::cerr << "avsync-server: bearer tokens: device tokens" << (jwt ? ", JWTs" : "")
             << (admin ? "; admin API on" : "; admin API off (no --admin-token-file)")

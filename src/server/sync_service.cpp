@@ -152,8 +152,8 @@ struct SyncService::Prepared {
   bool payload_fits;       // every number of the payload fits_numeric
 };
 
-std::vector<OperationResult> SyncService::apply_batch(const RequestContext& context,
-                                                      const std::vector<Operation>& operations) {
+BatchOutcome SyncService::apply_batch(const RequestContext& context,
+                                      const std::vector<Operation>& operations) {
   // Validation and the log record need no database: prepare them before taking the
   // store's writer, so the serialised part of a batch is only its reads and writes.
   std::vector<Prepared> prepared;
@@ -172,29 +172,39 @@ std::vector<OperationResult> SyncService::apply_batch(const RequestContext& cont
   const std::span<const Prepared> all(prepared);
   const std::size_t limit = store_.max_operations_per_transaction();
   const std::size_t step = limit ? limit : std::max<std::size_t>(1, all.size());
-  std::vector<OperationResult> results;
-  results.reserve(all.size());
+  BatchOutcome outcome;
+  outcome.results.reserve(all.size());
   for (std::size_t start = 0; start < all.size(); start += step) {
     const auto part = all.subspan(start, std::min(step, all.size() - start));
     std::vector<OperationResult> done;
     try {
-      done = apply_together(context, part);
+      done = apply_together(context, part, outcome.version);
     } catch (const store::DataRejected&) {
       // Validation should have refused every value the database refuses; one got through.
       // Nothing of this part was applied: run it again one operation at a time, so only the
       // operation that carries the value fails (§3.1: each operation is atomic on its own).
-      done = apply_one_at_a_time(context, part);
+      done = apply_one_at_a_time(context, part, outcome.version);
     }
-    std::move(done.begin(), done.end(), std::back_inserter(results));
+    std::move(done.begin(), done.end(), std::back_inserter(outcome.results));
   }
-  return results;
+  return outcome;
+}
+
+void SyncService::commit(const RequestContext& context, store::BatchTransaction& tx,
+                         std::uint64_t before, std::uint64_t& version) {
+  tx.commit();
+  version = tx.version();
+  // Only a transaction that wrote moved the feed; the store's watch may announce it again.
+  if (commits_ && version != before) commits_->changed(context.business_id, version);
 }
 
 std::vector<OperationResult> SyncService::apply_together(const RequestContext& context,
-                                                         std::span<const Prepared> prepared) {
+                                                         std::span<const Prepared> prepared,
+                                                         std::uint64_t& version) {
   std::vector<OperationResult> results;
   results.reserve(prepared.size());
   auto tx = store_.begin_batch(context.business_id);
+  const std::uint64_t start_version = tx->version();
   std::vector<std::string_view> ids;
   ids.reserve(prepared.size());
   for (const Prepared& p : prepared) ids.push_back(p.record.operation_id);
@@ -238,17 +248,18 @@ std::vector<OperationResult> SyncService::apply_together(const RequestContext& c
     tx->record_operation(record);
     results.push_back({record.operation_id, std::move(error), now});
   }
-  tx->commit();
+  commit(context, *tx, start_version, version);
   return results;
 }
 
 std::vector<OperationResult> SyncService::apply_one_at_a_time(const RequestContext& context,
-                                                              std::span<const Prepared> prepared) {
+                                                              std::span<const Prepared> prepared,
+                                                              std::uint64_t& version) {
   std::vector<OperationResult> results;
   results.reserve(prepared.size());
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     try {
-      results.push_back(std::move(apply_together(context, prepared.subspan(i, 1)).at(0)));
+      results.push_back(std::move(apply_together(context, prepared.subspan(i, 1), version).at(0)));
       continue;
     } catch (const store::DataRejected&) {
       // This operation carries the value: it fails alone, below.
@@ -261,8 +272,9 @@ std::vector<OperationResult> SyncService::apply_one_at_a_time(const RequestConte
     record_failure(record, error, /*payload_fits=*/false);
     try {
       auto tx = store_.begin_batch(context.business_id);
+      const std::uint64_t start_version = tx->version();
       tx->record_operation(record);
-      tx->commit();
+      commit(context, *tx, start_version, version);
     } catch (const store::DataRejected& e) {
       throw std::runtime_error(std::string("the operation log refused a failed operation's record: ") + e.what());
     }

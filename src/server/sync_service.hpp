@@ -12,24 +12,33 @@
 
 namespace avsync::server {
 
+// What a batch did: one result per operation, and the tenant's feed version once its
+// last transaction committed (the batch answer's write checkpoint, §3).
+struct BatchOutcome {
+  std::vector<OperationResult> results;
+  std::uint64_t version = 0;
+};
+
 class SyncService {
  public:
-  SyncService(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `commits`, when given, hears of every transaction this service commits (the tenant and
+  // its new version), at once, so this server's long-polls wake without the store's watch.
+  SyncService(store::Store& store, const Clock& clock, store::ChangeSink* commits = nullptr)
+      : store_(store), clock_(clock), commits_(commits) {}
 
   // Applies the operations in order, each atomic on its own behind a savepoint, in one
   // store transaction (one durable commit) per store::max_operations_per_transaction()
   // operations (all of them when the store sets no limit). Returns one result per
-  // operation once all are durable; a failed operation is a result, never an exception.
-  // A failed operation's fields and message are cut to kFailedFieldMaxBytes
-  // (core/validation.hpp) in the result and in the log. When the database refuses a value
-  // of one operation (store::DataRejected), that transaction's operations are applied
-  // again one at a time (one commit each), so only that operation fails, with
+  // operation once all are durable, and the version they left the feed at; a failed operation is a
+  // result, never an exception. A failed operation's fields and message are cut to
+  // kFailedFieldMaxBytes (core/validation.hpp) in the result and in the log. When the database
+  // refuses a value of one operation (store::DataRejected), that transaction's operations are
+  // applied again one at a time (one commit each), so only that operation fails, with
   // validation_error. Throws store::Unavailable when the store cannot be reached and
   // another std::exception for any other store failure; the transactions committed before
   // it stay applied (each operation is atomic on its own, and a retry of the batch is
   // answered from the log).
-  std::vector<OperationResult> apply_batch(const RequestContext& context,
-                                           const std::vector<Operation>& operations);
+  BatchOutcome apply_batch(const RequestContext& context, const std::vector<Operation>& operations);
 
   // One page of the tenant's compacted change feed. Throws when the store fails.
   ChangePage read_changes(const RequestContext& context, const store::ChangeQuery& query);
@@ -37,14 +46,23 @@ class SyncService {
  private:
   struct Prepared;
   // One store transaction for all of `prepared`. Throws store::DataRejected (nothing
-  // applied) when the database refuses one of their values.
-  std::vector<OperationResult> apply_together(const RequestContext& context, std::span<const Prepared> prepared);
+  // applied) when the database refuses one of their values. Records the committed version
+  // in `version`.
+  std::vector<OperationResult> apply_together(const RequestContext& context,
+                                              std::span<const Prepared> prepared,
+                                              std::uint64_t& version);
   // One store transaction per operation; an operation the database refuses fails alone.
   std::vector<OperationResult> apply_one_at_a_time(const RequestContext& context,
-                                                   std::span<const Prepared> prepared);
+                                                   std::span<const Prepared> prepared,
+                                                   std::uint64_t& version);
+  // Commits `tx`, records the tenant's version in `version`, and tells `commits_` when the
+  // transaction moved it past `before` (its version when it began).
+  void commit(const RequestContext& context, store::BatchTransaction& tx, std::uint64_t before,
+              std::uint64_t& version);
 
   store::Store& store_;
   const Clock& clock_;
+  store::ChangeSink* commits_;
 };
 
 }  // namespace avsync::server

@@ -31,7 +31,7 @@ class SyncServiceTest : public ::testing::Test {
                        R"(","clientTimestamp":")" + format_timestamp(client_time) + R"(","payload":)" + payload + "}";
     std::vector<Operation> ops{{id, *parse_json(body)}};
     SyncService service(*store_, clock_);
-    return service.apply_batch({"b", "u"}, ops).at(0);
+    return service.apply_batch({"b", "u"}, ops).results.at(0);
   }
   std::string phone() {
     auto page = store_->read_changes("b", {});
@@ -97,6 +97,7 @@ class RefusingBatch final : public store::BatchTransaction {
     if (poisoned_) throw store::DataRejected("PostgreSQL error 22003: value overflows numeric format");
     inner_->commit();
   }
+  std::uint64_t version() const override { return inner_->version(); }
 
  private:
   std::unique_ptr<store::BatchTransaction> inner_;
@@ -113,6 +114,9 @@ class RefusingStore final : public store::Store {
   void migrate() override { inner_.migrate(); }
   bool ping() override { return inner_.ping(); }
   ChangePage read_changes(std::string_view b, const store::ChangeQuery& q) override { return inner_.read_changes(b, q); }
+  std::unique_ptr<store::ChangeWatch> watch_changes(store::ChangeSink& s) override {
+    return inner_.watch_changes(s);
+  }
   void create_business(std::string_view i, std::string_view n, std::string_view t) override { inner_.create_business(i, n, t); }
   bool ensure_business(std::string_view i, std::string_view n, std::string_view t) override {
     return inner_.ensure_business(i, n, t);
@@ -143,7 +147,7 @@ TEST_F(SyncServiceTest, AValueTheDatabaseRefusesFailsOnlyItsOperationAndIsLogged
   std::vector<Operation> ops{op("a", "6f1c2a3b-0000-4000-8000-00000000000a", R"({"name":"A"})"),
                              op("p", "6f1c2a3b-0000-4000-8000-00000000000b", R"({"name":"B","notes":"poison"})"),
                              op("c", "6f1c2a3b-0000-4000-8000-00000000000c", R"({"name":"C"})")};
-  auto results = service.apply_batch({"b", "u"}, ops);
+  auto results = service.apply_batch({"b", "u"}, ops).results;
   ASSERT_EQ(results.size(), 3u);
   EXPECT_FALSE(results[0].error);
   ASSERT_TRUE(results[1].error);
@@ -162,7 +166,7 @@ TEST_F(SyncServiceTest, AFailedOperationsMessageIsCutToTheLimit) {
                      R"(","clientTimestamp":")" + format_timestamp(kNow) + R"(","payload":{}})";
   std::vector<Operation> ops{{"big", *parse_json(body)}};
   SyncService service(*store_, clock_);
-  auto r = service.apply_batch({"b", "u"}, ops).at(0);
+  auto r = service.apply_batch({"b", "u"}, ops).results.at(0);
   ASSERT_TRUE(r.error);
   EXPECT_LE(r.error->message.size(), kFailedFieldMaxBytes);
   EXPECT_TRUE(r.error->message.ends_with("\u2026"));
@@ -182,7 +186,7 @@ TEST_F(SyncServiceTest, ABatchIsCommittedInTransactionsOfTheStoresSizeAndARepeat
                              op("3", "6f1c2a3b-0000-4000-8000-000000000013"),
                              op("1", "6f1c2a3b-0000-4000-8000-000000000011"),  // a repeat, in the next part
                              op("5", "6f1c2a3b-0000-4000-8000-000000000015")};
-  auto results = service.apply_batch({"b", "u"}, ops);
+  auto results = service.apply_batch({"b", "u"}, ops).results;
   ASSERT_EQ(results.size(), 5u);
   for (std::size_t i = 0; i < results.size(); ++i) {
     EXPECT_EQ(results[i].operation_id, ops[i].operation_id) << "in request order";
@@ -191,6 +195,44 @@ TEST_F(SyncServiceTest, ABatchIsCommittedInTransactionsOfTheStoresSizeAndARepeat
   EXPECT_EQ(counting.batches, 3) << "2 + 2 + 1 operations";
   EXPECT_EQ(store_->read_changes("b", {}).changes.size(), 4u);
   EXPECT_EQ(store_->read_changes("b", {}).latest_version, 4u) << "the repeat wrote nothing";
+}
+
+}  // namespace
+}  // namespace avsync::server
+
+namespace avsync::server {
+namespace {
+
+// Hears what the service announces to long-polls.
+struct RecordingSink final : store::ChangeSink {
+  std::vector<std::pair<std::string, std::uint64_t>> heard;
+  void changed(std::string_view business_id, std::uint64_t version) override {
+    heard.emplace_back(business_id, version);
+  }
+  void maybe_missed() override {}
+  std::vector<std::string> watched_tenants() const override { return {}; }
+};
+
+TEST_F(SyncServiceTest, ABatchAnnouncesItsCommitAndAnswersTheFeedsVersion) {
+  RecordingSink sink;
+  SyncService service(*store_, clock_, &sink);
+  auto insert = [&](const std::string& op, const std::string& row) {
+    std::string body = R"({"entity":"customers","action":"insert","entityId":")" + row +
+                       R"(","clientTimestamp":")" + format_timestamp(kNow - 1000) +
+                       R"(","payload":{"name":"A"}})";
+    return Operation{op, *parse_json(body)};
+  };
+  std::vector<Operation> ops{insert("o1", "6f1c2a3b-0000-4000-8000-00000000000a"),
+                             insert("o2", "6f1c2a3b-0000-4000-8000-00000000000b")};
+  auto first = service.apply_batch({"b", "u"}, ops);
+  EXPECT_EQ(first.version, 2u);
+  EXPECT_EQ(first.version, store_->read_changes("b", {}).latest_version);
+  ASSERT_EQ(sink.heard.size(), 1u);
+  EXPECT_EQ(sink.heard[0], (std::pair<std::string, std::uint64_t>{"b", 2}));
+  // A retry changes nothing: the same checkpoint, and no commit to announce.
+  auto retry = service.apply_batch({"b", "u"}, ops);
+  EXPECT_EQ(retry.version, 2u);
+  EXPECT_EQ(sink.heard.size(), 1u);
 }
 
 }  // namespace

@@ -115,8 +115,13 @@ class BatchTransaction {
   virtual void delete_row(const EntitySpec& entity, std::string_view id,
                           const WriteStamp& stamp) = 0;
 
-  // Makes every recorded operation and write durable before returning.
+  // Makes every recorded operation and write durable before returning. A store shared by
+  // several servers also announces the tenant's new version to their change watches
+  // (Store::watch_changes), delivered only once the commit is durable.
   virtual void commit() = 0;
+  // The tenant's feed version as this transaction sees it: read when it began, raised by
+  // each next_version(); after commit(), the version the tenant's feed stands at.
+  virtual std::uint64_t version() const = 0;
 };
 
 struct ChangeQuery {
@@ -147,6 +152,28 @@ struct TokenInfo {
   std::optional<std::string> revoked_at;  // canonical timestamp, when revoked
 };
 
+// Where a change watch (Store::watch_changes) reports commits. Called from the watch's own
+// thread; implementations are thread-safe and return quickly.
+class ChangeSink {
+ public:
+  virtual ~ChangeSink() = default;
+  // The tenant's feed reached `version`: a commit by any server on this database, this
+  // one's included. Reports may repeat, arrive late, or skip versions.
+  virtual void changed(std::string_view business_id, std::uint64_t version) = 0;
+  // Commits may have gone unreported (the watch lost its database connection and has it
+  // back): whoever waits for a change should look again.
+  virtual void maybe_missed() = 0;
+  // The tenants someone waits for now; a watch that cannot tell which tenant committed
+  // asks for these tenants' versions. Empty: nobody waits, the watch may skip its check.
+  virtual std::vector<std::string> watched_tenants() const = 0;
+};
+
+// A running change watch; destroying it stops the watch and joins its thread.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -167,6 +194,14 @@ class Store {
   // A page with has_more=false resumes at the tenant's latest version; latest_version
   // says what that version is.
   virtual ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) = 0;
+
+  // Watches commits of every server on this database, this one's included, and reports
+  // them to `sink` from a thread of its own until the handle is destroyed (live sync,
+  // docs/protocol.md §4). PostgreSQL: LISTEN/NOTIFY on one connection, reconnected by
+  // itself, maybe_missed() after each reconnect. SQLite: polls PRAGMA data_version every
+  // few milliseconds and, when the file changed, reads the watched tenants' versions.
+  // Never throws once started; `sink` outlives the handle.
+  virtual std::unique_ptr<ChangeWatch> watch_changes(ChangeSink& sink) = 0;
 
   // Business ids are 1 to 128 printable ASCII characters (the caller checks).
   virtual void create_business(std::string_view id, std::string_view name, std::string_view now) = 0;

@@ -1,10 +1,15 @@
 #include "server/http/http_server.hpp"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,10 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
+#include <cerrno>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -26,6 +28,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "server/change_hub.hpp"
 
 namespace avsync::server {
 namespace {
@@ -72,10 +76,11 @@ void post_if_alive(const std::weak_ptr<T>& weak, F f) {
 
 struct ServerState {
   ServerState(const HttpServerOptions& o, const Router& r)
-      : options(o), router(r), table(o.connections), gate(o.tenant) {}
+      : options(o), router(r), hub(o.live), table(o.connections), gate(o.tenant) {}
 
   const HttpServerOptions& options;
   const Router& router;
+  ChangeHub* hub;  // long-polls wait on it; nullptr: none
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> pending_jobs{0};  // submitted to the workers, not finished
 
@@ -340,6 +345,63 @@ std::string body_limit_message(const HttpServerOptions& o) {
   return "body exceeds " + std::to_string(o.body_limit) + " bytes";
 }
 
+// Runs a /sync/* or admin request on a worker, in its tenant's turn. Never fails: a full
+// queue or a failed job is an error answer.
+asio::awaitable<HttpResponse> run_on_worker(ServerState& state, const Strand& executor,
+                                            asio::thread_pool& workers, HttpRequest& request,
+                                            const Admission& admission) {
+  // A tenant's requests take their turn; the admin API's (no caller) only a worker.
+  std::optional<TenantTurn> turn;
+  if (admission.caller) turn.emplace(state, admission.caller->business_id);
+  if (turn && !co_await turn->enter(executor, state.options.read_timeout)) {
+    HttpResponse r = error_response(ErrorCode::rate_limited,
+                                    "too many requests of this business at once; retry in 1 s");
+    r.headers.emplace_back("Retry-After", "1");
+    co_return r;
+  }
+  if (state.workers_full()) co_return busy_response("the server is busy; retry later");
+  ++state.pending_jobs;
+  auto shared = std::make_shared<HttpRequest>(std::move(request));
+  auto job = start_job<HttpResponse>(
+      workers, executor,
+      [&router = state.router, shared, admission] { return router.serve(*shared, admission); });
+  if (!job->finished) co_await job->wake.async_wait(use_tuple);
+  --state.pending_jobs;
+  request = std::move(*shared);
+  if (!job->result) co_return error_response(ErrorCode::internal, "the request failed");
+  co_return std::move(*job->result);
+}
+
+// A long-poll between two reads of the feed: woken by a commit of its tenant (or by
+// shutdown), by its deadline, or ended by its peer hanging up.
+struct LiveWait {
+  explicit LiveWait(const Strand& s) : strand(s), timer(s) {}
+  Strand strand;
+  asio::steady_timer timer;  // expires at the deadline; cancelled by a wake-up
+  bool woken = false;
+};
+
+enum class WaitEnd { woken_or_timed_out, peer_gone };
+
+// Waits on `live.timer` while watching the socket: a peer that closes its end (or resets)
+// while nothing is owed to it frees its waiter at once, not at the deadline. Bytes the peer
+// sends meanwhile (a pipelined request) stay unread for the next request.
+asio::awaitable<WaitEnd> wait_for_change(LiveWait& live, tcp::socket& socket) {
+  using namespace asio::experimental::awaitable_operators;
+  if (live.woken) co_return WaitEnd::woken_or_timed_out;  // its cancel found no wait to end
+  auto ended = co_await (live.timer.async_wait(use_tuple) ||
+                         socket.async_wait(tcp::socket::wait_read, use_tuple));
+  if (ended.index() == 0) co_return WaitEnd::woken_or_timed_out;
+  char byte;
+  const ssize_t peeked = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    co_return WaitEnd::peer_gone;
+  if (peeked < 0) co_return co_await wait_for_change(live, socket);  // spurious: watch again
+  // Something to read later: stop watching the socket and wait on the timer alone.
+  if (!live.woken) co_await live.timer.async_wait(use_tuple);
+  co_return WaitEnd::woken_or_timed_out;
+}
+
 asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Connection> connection,
                                        asio::thread_pool& workers, asio::thread_pool& health) {
   struct Unregister {
@@ -477,26 +539,35 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       if (job->finished) response = std::move(job->result);
       if (!response) response = busy_response("the store did not answer in time");
     } else {
-      // A tenant's requests take their turn; the admin API's (no caller) only a worker.
-      std::optional<TenantTurn> turn;
-      if (admission.caller) turn.emplace(state, admission.caller->business_id);
-      if (turn && !co_await turn->enter(executor, options.read_timeout)) {
-        response = error_response(ErrorCode::rate_limited,
-                                  "too many requests of this business at once; retry in 1 s");
-        response->headers.emplace_back("Retry-After", "1");
-      } else if (state.workers_full()) {
-        response = busy_response("the server is busy; retry later");
-      } else {
-        ++state.pending_jobs;
-        auto shared = std::make_shared<HttpRequest>(std::move(request));
-        auto job = start_job<HttpResponse>(workers, executor, [&router = state.router, shared, admission] {
-          return router.serve(*shared, admission);
-        });
-        if (!job->finished) co_await job->wake.async_wait(use_tuple);
-        --state.pending_jobs;
-        request = std::move(*shared);
-        response = std::move(job->result);
-        if (!response) response = error_response(ErrorCode::internal, "the request failed");
+      // A long-poll subscribes before each read of the feed, so no commit falls between an
+      // empty page and its wait; after the deadline, the last read is the answer.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(admission.wait_seconds);
+      const bool long_poll = admission.wait_seconds > 0 && state.hub && admission.caller;
+      for (;;) {
+        std::shared_ptr<LiveWait> live;
+        std::optional<ChangeHub::Subscription> subscription;
+        if (long_poll) {
+          live = std::make_shared<LiveWait>(executor);
+          subscription.emplace(state.hub->subscribe(admission.caller->business_id,
+                                                    [weak = std::weak_ptr<LiveWait>(live)] {
+                                                      post_if_alive(weak, [](LiveWait& w) {
+                                                        w.woken = true;
+                                                        w.timer.cancel();
+                                                      });
+                                                    }));
+        }
+        response = co_await run_on_worker(state, executor, workers, request, admission);
+        if (!live || !response->caught_up_at || state.stopping ||
+            std::chrono::steady_clock::now() >= deadline)
+          break;
+        if (!subscription->arm(*response->caught_up_at)) continue;  // a commit came: read again
+        live->timer.expires_at(deadline);
+        if (co_await wait_for_change(*live, stream.socket()) == WaitEnd::peer_gone) {
+          log_request(request, *response, start);  // the caller hung up: nobody to answer
+          co_return;
+        }
+        if (state.stopping) break;  // shutdown: the empty page at once
       }
     }
     state.router.decorate(request, *response);
@@ -615,6 +686,7 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
     if (ec) return;
     std::cerr << "avsync-server: shutting down\n";
     state.stopping = true;
+    if (state.hub) state.hub->close();  // every long-poll answers its empty page now
     beast::error_code ignored;
     acceptor.close(ignored);
     state.close_unbusy_connections();

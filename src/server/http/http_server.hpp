@@ -13,6 +13,8 @@
 // - Store calls and encoding run on a bounded pool of worker threads, never on the I/O
 //   threads; one tenant runs a bounded number of requests at once; /healthz has a thread
 //   of its own and answers within a deadline.
+// - A long-poll waiting for a change holds no worker, no tenant turn and no database
+//   connection, only its socket and a suspended coroutine; a peer that hangs up ends it.
 // - Only `Transfer-Encoding: chunked` is accepted (anything else: 400, or 501 for a coding
 //   we do not know) and a duplicate Authorization header is a 400; both close the
 //   connection.
@@ -29,6 +31,8 @@
 
 namespace avsync::server {
 
+class ChangeHub;
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;              // 0 picks a free port
@@ -44,6 +48,10 @@ struct HttpServerOptions {
   std::chrono::seconds idle_timeout{75};    // keep-alive: the next request's first byte
   std::chrono::seconds health_timeout{2};   // /healthz answers 503 past this
   std::chrono::seconds shutdown_grace{10};  // in-flight requests get this long to finish
+  // Long-polls (GET /sync/changes?wait=) wait on it for their tenant's next commit, as
+  // suspended coroutines holding no worker; shutdown closes it, so each answers at once.
+  // Not owned; nullptr: a wait is ignored and every page is answered at once.
+  ChangeHub* live = nullptr;
 };
 
 // The address could not be bound; code() says why (std::errc::address_in_use, ...). Its
