@@ -28,6 +28,18 @@ static void on_status(const char* status_json, void* context) {
   if (status_json && strstr(status_json, "\"state\"")) atomic_fetch_add(counter, 1);
 }
 
+/* What the change observer waits for: a pulled upsert of the row `id`. */
+struct awaited_change {
+  char id[37];
+  atomic_int seen;
+};
+
+static void on_changes(const char* changes_json, void* context) {
+  struct awaited_change* awaited = (struct awaited_change*)context;
+  const char* at = changes_json ? strstr(changes_json, awaited->id) : NULL;
+  if (at && strstr(at, "\"action\":\"upsert\"")) atomic_store(&awaited->seen, 1);
+}
+
 /* Copies the 36-character "id" of a row into out. */
 static void row_id(const char* row_json, char out[37]) {
   const char* at = row_json ? strstr(row_json, "\"id\":\"") : NULL;
@@ -70,6 +82,9 @@ int main(int argc, char** argv) {
   }
   CHECK(avsync_client_open(data, "{\"nope\": 1}", &(avsync_client*){NULL}, &error) == AVSYNC_VALIDATION_ERROR,
         "unknown option: %s", error.message);
+  CHECK(avsync_client_open(data, "{\"liveWaitSeconds\": 61}", &(avsync_client*){NULL}, &error) ==
+            AVSYNC_VALIDATION_ERROR,
+        "a wait over 60 s: %s", error.message);
 
   /* Offline: the server is unreachable. */
   CHECK(avsync_client_configure(client, unreachable, token, &error) == AVSYNC_OK, "%s", error.message);
@@ -144,8 +159,31 @@ int main(int argc, char** argv) {
     if (!drained) pause_ms(10);
   }
   CHECK(drained, "the engine did not drain the queue");
+
+  /* Live mode: another device's write reaches the change observer with no sync called here. */
+  char other_data[4096];
+  snprintf(other_data, sizeof other_data, "%s.other", data);
+  avsync_client* other = NULL;
+  CHECK(avsync_client_open(other_data, NULL, &other, &error) == AVSYNC_OK, "%s", error.message);
+  CHECK(avsync_client_configure(other, url, token, &error) == AVSYNC_OK, "%s", error.message);
+  rc = avsync_client_insert(other, "customers", NULL, "{\"name\": \"Bea\"}", &text, &error);
+  CHECK(rc == AVSYNC_OK, "insert: %s", error.message);
+  static struct awaited_change awaited;
+  row_id(text, awaited.id);
+  avsync_string_free(text);
+  atomic_store(&awaited.seen, 0);
+  CHECK(avsync_client_set_change_observer(client, on_changes, &awaited, &error) == AVSYNC_OK, "%s",
+        error.message);
+  CHECK(avsync_client_sync(other, NULL, &error) == AVSYNC_OK, "other device's sync: %s",
+        error.message);
+  for (int i = 0; i < 2000 && !atomic_load(&awaited.seen); ++i) pause_ms(10);
+  CHECK(atomic_load(&awaited.seen), "the change observer never heard of %s", awaited.id);
+  avsync_client_close(other);
+
   CHECK(avsync_client_stop(client, &error) == AVSYNC_OK, "%s", error.message);
   CHECK(avsync_client_set_observer(client, NULL, NULL, &error) == AVSYNC_OK, "%s", error.message);
+  CHECK(avsync_client_set_change_observer(client, NULL, NULL, &error) == AVSYNC_OK, "%s",
+        error.message);
   CHECK(avsync_client_queue(client, &text, &error) == AVSYNC_OK && strcmp(text, "[]") == 0, "queue: %s", text);
   avsync_string_free(text);
 

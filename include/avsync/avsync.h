@@ -6,8 +6,9 @@
  * returned through `char** out` are JSON, allocated by the library, and must be released
  * with avsync_string_free. Rows, statuses and queues have the shapes in docs/client.md.
  *
- * Thread safety: a client handle may be used from several threads at once. The observer
- * is called on the engine's thread. */
+ * Thread safety: a client handle may be used from several threads at once. The status
+ * observer is called on the engine's thread; the change observer on the thread that
+ * applied the pulled rows (the engine's, or the one calling avsync_client_sync). */
 #ifndef AVSYNC_AVSYNC_H
 #define AVSYNC_AVSYNC_H
 
@@ -51,8 +52,9 @@ typedef struct avsync_client avsync_client;
 /* Opens (creating) the data file. `options_json` may be NULL or an object with any of:
  * batchSize, pullPageSize, connectTimeoutMs, requestTimeoutMs, syncIntervalMs, debounceMs,
  * retryBaseMs, retryCapMs, maxRetries, caFile, createIfMissing (false: a missing file is
- * AVSYNC_NOT_CONFIGURED and nothing is created). On success *out is a handle to close with
- * avsync_client_close. */
+ * AVSYNC_NOT_CONFIGURED and nothing is created), liveWaitSeconds (0 to 60, default 25: how
+ * long the engine's live-mode long-poll waits for another device's change; 0 turns live
+ * mode off). On success *out is a handle to close with avsync_client_close. */
 avsync_code avsync_client_open(const char* data_path, const char* options_json,
                                avsync_client** out, avsync_error* error);
 /* Stops the engine and frees the handle. NULL is ignored. */
@@ -106,6 +108,21 @@ avsync_code avsync_client_status(avsync_client* client, char** status_json, avsy
 typedef void (*avsync_observer)(const char* status_json, void* context);
 avsync_code avsync_client_set_observer(avsync_client* client, avsync_observer observer,
                                        void* context, avsync_error* error);
+
+/* Called after each page pulled from the server is applied to the replica, with the rows
+ * it changed as a JSON array: [{"entity": "customers", "id": "...", "action": "upsert" or
+ * "delete"}, ...], never empty. The app's own writes are not reported, only pulled
+ * changes. `changes_json` is owned by the library and valid only during the call. It runs
+ * on the thread that applied the page (the engine's, or the one calling
+ * avsync_client_sync), one call at a time, while that sync holds the data file: it may
+ * read through the handle (get, list, status) but must not call avsync_client_sync,
+ * avsync_client_stop or avsync_client_close, and should return quickly. NULL removes the
+ * observer. `context` is passed back untouched; it must stay valid until the observer is
+ * replaced or removed, or the handle is closed. */
+typedef void (*avsync_change_observer)(const char* changes_json, void* context);
+avsync_code avsync_client_set_change_observer(avsync_client* client,
+                                              avsync_change_observer observer, void* context,
+                                              avsync_error* error);
 
 /* Frees a string the library returned. NULL is ignored. */
 void avsync_string_free(char* text);

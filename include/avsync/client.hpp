@@ -8,7 +8,8 @@
 //
 // Threading: a Client is thread-safe. Reads and writes block on the local database only
 // (never on the network); sync_once blocks on the network. Observer callbacks run on the
-// engine's thread and must not call stop().
+// engine's thread and must not call stop(). Change observers run on the thread that applied
+// the pulled page (see set_change_observer).
 
 #include <chrono>
 #include <cstdint>
@@ -94,6 +95,10 @@ struct ClientOptions {
   RetryPolicy retry;
   std::chrono::milliseconds sync_interval{30'000};  // engine: periodic sync
   std::chrono::milliseconds debounce{500};          // engine: delay after a local write
+  // Engine, live mode: while the last sync reached the server, one GET /sync/changes stays
+  // open with `wait=live_wait` (whole seconds; above 60 counts as 60) so another device's change
+  // arrives within moments instead of at the next sync_interval. 0 turns live mode off.
+  std::chrono::seconds live_wait{25};
   // A PEM bundle to verify the server with instead of the system's. Verification is
   // always on.
   std::string ca_file;
@@ -114,6 +119,23 @@ struct SyncStatus {
   std::uint64_t rows_pulled = 0;
   std::uint64_t retries = 0;  // sync attempts that failed and were rescheduled
 };
+
+// A row that a pull changed in the replica, as set_change_observer reports it.
+enum class ChangeAction {
+  upsert,  // the row is new or its fields changed: read it with get()
+  remove,  // the row was deleted (the feed's "delete")
+};
+
+struct ChangedRow {
+  std::string entity;  // wire name: customers, sales, sale_items, abonos, distribuciones
+  std::string id;
+  ChangeAction action = ChangeAction::upsert;
+};
+
+// "upsert" or "delete", as the feed spells them.
+inline std::string_view to_string(ChangeAction action) {
+  return action == ChangeAction::remove ? "delete" : "upsert";
+}
 
 // What one sync cycle did.
 struct SyncReport {
@@ -172,8 +194,10 @@ class Client {
   Result<SyncReport> sync_once();
 
   // The background engine: syncs every sync_interval, `debounce` after a local write and
-  // at once after notify_online(); backs off with jitter while offline. start/stop are
-  // idempotent; stop waits for a running cycle to end its current request.
+  // at once after notify_online(); backs off with jitter while offline. Between cycles, while
+  // the server is reachable, it keeps a long-poll open (live mode, ClientOptions::live_wait)
+  // and applies each page as it comes. start/stop are idempotent; stop waits for a running
+  // cycle to end its current request, and ends an open long-poll within about 100 ms.
   void start();
   void stop();
   void notify_online();  // the app saw the network return: retry now, reset the backoff
@@ -182,6 +206,15 @@ class Client {
   // Called (on the engine thread) with each new status. Replaces any previous observer;
   // pass nullptr to remove it.
   void set_observer(std::function<void(const SyncStatus&)> observer);
+  // Called after each pulled page is committed to the replica (by the engine's cycles, its
+  // live mode, or sync_once) with the rows that page changed, in feed order, never empty.
+  // Only pulled changes are reported: not the app's own writes, nor their echo from the
+  // server when the row holds what this device wrote. It runs on the thread that applied
+  // the page (the engine's, or the one calling sync_once), one call at a time, while that
+  // sync holds the data file: it may read (get, list, status) but must not call sync_once
+  // or stop, and should return quickly. The vector is valid only during the call. Replaces
+  // any previous change observer; pass nullptr to remove it.
+  void set_change_observer(std::function<void(const std::vector<ChangedRow>&)> observer);
 
   class Impl;
 

@@ -34,7 +34,7 @@ constexpr std::string_view kUsage = R"(usage: avsync [--data FILE] [--json] COMM
   ENTITY show ID
   sync [--batch-size N] [--page-size N]  one push + pull; non-zero when offline or rejected
   status                              state, pending and failed counts, last sync
-  watch                               run the sync engine and print each state change
+  watch                               run the sync engine; print state changes and pulled rows
   queue                               pending operations, then failed ones
   retry OPERATION_ID                  send a failed operation again
   discard OPERATION_ID                drop a failed operation, restore the server's row
@@ -379,11 +379,24 @@ int run_watch(Client& client, const Args& args) {
     if (s.retry_in) std::cout << " retry_in_ms=" << s.retry_in->count();
     std::cout << std::endl;
   });
+  // Each row a pull changed, as it arrives (live mode keeps a long-poll open between syncs).
+  client.set_change_observer([&](const std::vector<ChangedRow>& changes) {
+    std::lock_guard lock(out);
+    for (const ChangedRow& change : changes) {
+      if (args.json) {
+        std::cout << client::change_json(change) << "\n";
+      } else {
+        std::cout << change.entity << " " << change.id << " " << to_string(change.action) << "\n";
+      }
+    }
+    std::cout << std::flush;
+  });
   client.start();
   int signal = 0;
   sigwait(&signals, &signal);
   client.stop();
   client.set_observer(nullptr);
+  client.set_change_observer(nullptr);
   return kOk;
 }
 
@@ -454,7 +467,10 @@ const CommandHelp kCommandHelp[] = {
      "file that does not exist is not created: exit 6, not configured.\n"},
     {"watch",
      "usage: avsync watch\n\n"
-     "Runs the sync engine and prints each state change, until SIGINT or SIGTERM.\n"},
+     "Runs the sync engine until SIGINT or SIGTERM, in live mode (a long-poll stays open\n"
+     "between syncs, so other devices' changes arrive within moments). Prints each state\n"
+     "change, and each row a pull changed as ENTITY ID upsert|delete (with --json, one\n"
+     "object per line: {\"entity\",\"id\",\"action\"} for a row, the status shape for a state).\n"},
     {"queue",
      "usage: avsync queue\n\n"
      "Lists the pending operations, then the failed ones with their error.\n"},

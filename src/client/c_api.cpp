@@ -104,6 +104,10 @@ avsync::Result<avsync::ClientOptions> options_from_json(const char* data_path, c
     else if (key == "retryBaseMs") options.retry.base = ms;
     else if (key == "retryCapMs") options.retry.cap = ms;
     else if (key == "maxRetries") options.retry.max_retries = static_cast<int>(n);
+    else if (key == "liveWaitSeconds" && n <= 60)
+      options.live_wait = std::chrono::seconds(n);
+    else if (key == "liveWaitSeconds")
+      return avsync::validation_error("options.liveWaitSeconds: at most 60");
     else return avsync::validation_error("options." + key + ": unknown option");
   }
   return options;
@@ -274,6 +278,22 @@ avsync_code avsync_client_set_observer(avsync_client* c, avsync_observer observe
       c->client->set_observer([observer, context](const avsync::SyncStatus& status) {
         observer(avsync::client::status_json(status).c_str(), context);
       });
+    }
+    return AVSYNC_OK;
+  });
+}
+
+avsync_code avsync_client_set_change_observer(avsync_client* c, avsync_change_observer observer,
+                                              void* context, avsync_error* error) {
+  return call(error, [&] {
+    if (missing(c)) return invalid(error, "client");
+    if (!observer) {
+      c->client->set_change_observer(nullptr);
+    } else {
+      c->client->set_change_observer(
+          [observer, context](const std::vector<avsync::ChangedRow>& changes) {
+            observer(avsync::client::changes_json(changes).c_str(), context);
+          });
     }
     return AVSYNC_OK;
   });

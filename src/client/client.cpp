@@ -123,8 +123,10 @@ class Client::Impl {
         sync_store_(options_.data_path),
         sync_file_lock_(options_.data_path + ".sync-lock"),
         operation_backoff_(options_.retry, random_seed()),
-        engine_(options_, [this] { return run_cycle(); },
-                [this](SyncStatus& status) { fill_counts(status); }, random_seed()) {}
+        engine_(
+            options_, [this] { return run_cycle(); },
+            [this](SyncStatus& status) { fill_counts(status); }, random_seed(),
+            [this](std::chrono::seconds wait) { return live_pull(wait); }) {}
 
   Status configure(std::string_view server_url, std::string_view token) {
     if (Status valid = validate_server_settings(server_url, token); !valid) return valid;
@@ -224,6 +226,11 @@ class Client::Impl {
 
   client::SyncEngine& engine() { return engine_; }
 
+  void set_change_observer(std::function<void(const std::vector<ChangedRow>&)> observer) {
+    std::lock_guard lock(change_observer_mutex_);
+    change_observer_ = std::move(observer);
+  }
+
  private:
   // One push + pull on the sync connection. Callable from the engine thread and from the
   // app's thread; the mutex and the file lock serialise them.
@@ -240,7 +247,9 @@ class Client::Impl {
       auto transport = client::make_curl_transport(
           {*url, *token, options_.connect_timeout, options_.request_timeout, options_.ca_file,
            &engine_.cancelled()});
-      client::Synchronizer synchronizer(sync_store_, *transport, options_, clock_, operation_backoff_);
+      client::Synchronizer synchronizer(sync_store_, *transport, options_, clock_,
+                                        operation_backoff_,
+                                        [this](const auto& changes) { report_changes(changes); });
       Result<SyncReport> result = synchronizer.run_cycle();
       if (result) {
         sync_store_.clear_setting("last_error_code");
@@ -259,6 +268,54 @@ class Client::Impl {
     } catch (const std::exception& e) {
       return {Error{ErrorCode::local_storage, e.what()}};
     }
+  }
+
+  // One long-poll of live mode, on the engine's thread (the only user of live_transport_).
+  // The request runs without the sync locks, so sync_once and other processes' syncs are
+  // never held up by it; the page is applied under them, and only if no other sync moved
+  // the replica on meanwhile (LocalStore::PullMark).
+  client::LiveOutcome live_pull(std::chrono::seconds wait) {
+    try {
+      std::optional<std::string> url;
+      std::optional<std::string> token;
+      client::LocalStore::PullMark mark;
+      {
+        std::lock_guard lock(sync_mutex_);
+        url = sync_store_.setting("server_url");
+        token = sync_store_.setting("token");
+        mark = sync_store_.pull_mark();
+      }
+      if (!url || !token) return {Error{ErrorCode::not_configured, "no server configured"}};
+      if (!live_transport_ || live_server_ != std::pair{*url, *token}) {
+        // The server may hold the request for `wait`; the answer then gets the usual time.
+        live_transport_ =
+            client::make_curl_transport({*url, *token, options_.connect_timeout,
+                                         options_.request_timeout + std::chrono::seconds(60),
+                                         options_.ca_file, &engine_.live_cancelled()});
+        live_server_ = {*url, *token};
+      }
+      client::Synchronizer synchronizer(sync_store_, *live_transport_, options_, clock_,
+                                        operation_backoff_,
+                                        [this](const auto& changes) { report_changes(changes); });
+      auto page = synchronizer.poll_changes(mark.cursor, wait);
+      if (!page) return {std::move(page).error(), false, synchronizer.retry_after()};
+      std::lock_guard lock(sync_mutex_);
+      auto held = sync_file_lock_.hold();
+      if (sync_store_.pull_mark() != mark) return {std::size_t{0}, true};
+      return {synchronizer.apply_page(*page)};
+    } catch (const std::exception& e) {
+      return {Error{ErrorCode::local_storage, e.what()}};
+    }
+  }
+
+  // Requires: sync_mutex_ held (a page was just applied).
+  void report_changes(const std::vector<ChangedRow>& changes) {
+    std::function<void(const std::vector<ChangedRow>&)> observer;
+    {
+      std::lock_guard lock(change_observer_mutex_);
+      observer = change_observer_;
+    }
+    if (observer) observer(changes);
   }
 
   void fill_counts(SyncStatus& status) {
@@ -292,6 +349,10 @@ class Client::Impl {
   client::LocalStore sync_store_;  // sync cycles: a connection of their own
   SyncFileLock sync_file_lock_;
   client::Backoff operation_backoff_;  // guarded by sync_mutex_
+  std::unique_ptr<client::Transport> live_transport_;  // the engine thread's long-poll
+  std::pair<std::string, std::string> live_server_;    // live_transport_'s URL and token
+  std::mutex change_observer_mutex_;
+  std::function<void(const std::vector<ChangedRow>&)> change_observer_;
   client::SyncEngine engine_;  // last: stopped and destroyed before the stores
 };
 
@@ -359,6 +420,9 @@ void Client::notify_online() { impl_->engine().notify_online(); }
 SyncStatus Client::status() const { return impl_->engine().status(); }
 void Client::set_observer(std::function<void(const SyncStatus&)> observer) {
   impl_->engine().set_observer(std::move(observer));
+}
+void Client::set_change_observer(std::function<void(const std::vector<ChangedRow>&)> observer) {
+  impl_->set_change_observer(std::move(observer));
 }
 
 Status check_server(std::string_view server_url, std::string_view token,

@@ -46,10 +46,14 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
-int check_cancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* cancel = static_cast<const std::atomic<bool>*>(user);
-  return cancel && cancel->load() ? 1 : 0;  // non-zero aborts the transfer
-}
+struct MultiHandleDeleter {
+  void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+};
+
+// How often a transfer looks at its cancellation flag while it waits on the network. A
+// long-poll sits idle for up to a minute and stop() must end it promptly; libcurl's
+// progress callback slows to about once a second when nothing moves, too slow for that.
+constexpr int kCancelPollMs = 50;
 
 class CurlTransport final : public Transport {
  public:
@@ -58,6 +62,10 @@ class CurlTransport final : public Transport {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
     handle_.reset(curl_easy_init());
     if (!handle_) throw std::runtime_error("curl_easy_init failed");
+    // Requests run through a multi handle (which keeps the connection between them) so
+    // the wait for the network can be cut short when the cancellation flag is raised.
+    multi_.reset(curl_multi_init());
+    if (!multi_) throw std::runtime_error("curl_multi_init failed");
     std::string auth = "Authorization: Bearer " + options_.token;
     headers_.reset(curl_slist_append(nullptr, auth.c_str()));
     headers_.reset(curl_slist_append(headers_.release(), "Content-Type: application/json"));
@@ -102,15 +110,46 @@ class CurlTransport final : public Transport {
     if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    if (options_.cancel) {
-      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_cancel);
-      curl_easy_setopt(h, CURLOPT_XFERINFODATA, options_.cancel);
+  }
+
+  bool cancel_requested() const { return options_.cancel && options_.cancel->load(); }
+
+  // curl_easy_perform, but watching options_.cancel every kCancelPollMs.
+  CURLcode run_transfer() {
+    CURL* h = handle_.get();
+    CURLM* multi = multi_.get();
+    if (curl_multi_add_handle(multi, h) != CURLM_OK) return CURLE_FAILED_INIT;
+    CURLcode result = CURLE_OK;
+    for (;;) {
+      if (cancel_requested()) {
+        result = CURLE_ABORTED_BY_CALLBACK;
+        break;
+      }
+      int running = 0;
+      if (curl_multi_perform(multi, &running) != CURLM_OK) {
+        result = CURLE_FAILED_INIT;
+        break;
+      }
+      if (running == 0) {
+        int left = 0;
+        result = CURLE_GOT_NOTHING;
+        while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+          if (message->msg == CURLMSG_DONE && message->easy_handle == h)
+            result = message->data.result;
+        }
+        break;
+      }
+      if (curl_multi_poll(multi, nullptr, 0, kCancelPollMs, nullptr) != CURLM_OK) {
+        result = CURLE_FAILED_INIT;
+        break;
+      }
     }
+    curl_multi_remove_handle(multi, h);
+    return result;
   }
 
   Result<HttpReply> perform() {
-    CURLcode rc = curl_easy_perform(handle_.get());
+    CURLcode rc = run_transfer();
     if (rc != CURLE_OK) return failure(rc);
     long status = 0;
     curl_easy_getinfo(handle_.get(), CURLINFO_RESPONSE_CODE, &status);
@@ -121,7 +160,9 @@ class CurlTransport final : public Transport {
   Error failure(CURLcode rc) const {
     std::string message = std::string(curl_easy_strerror(rc)) + " (" + url_ + ")";
     if (rc == CURLE_OPERATION_TIMEDOUT) return Error{ErrorCode::timeout, std::move(message)};
-    if (rc == CURLE_ABORTED_BY_CALLBACK) return Error{ErrorCode::cancelled, std::move(message)};
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return Error{ErrorCode::cancelled, "request cancelled (" + url_ + ")"};
+    }
     if (is_tls_failure(rc)) {
       // The most common cause by far is an https:// URL for a server that speaks plain
       // HTTP (OpenSSL's "wrong version number"); say so.
@@ -156,6 +197,7 @@ class CurlTransport final : public Transport {
 
   TransportOptions options_;
   std::unique_ptr<CURL, CurlHandleDeleter> handle_;
+  std::unique_ptr<CURLM, MultiHandleDeleter> multi_;  // declared after handle_: freed first
   std::unique_ptr<curl_slist, HeaderListDeleter> headers_;
   std::string url_;
   HttpReply reply_;

@@ -93,6 +93,27 @@ std::string status_json(const SyncStatus& s) {
   return to_json(v);
 }
 
+namespace {
+
+JsonValue change_value(const ChangedRow& change) {
+  JsonValue v = object();
+  v.members.emplace_back("entity", text(change.entity));
+  v.members.emplace_back("id", text(change.id));
+  v.members.emplace_back("action", text(to_string(change.action)));
+  return v;
+}
+
+}  // namespace
+
+std::string change_json(const ChangedRow& change) { return to_json(change_value(change)); }
+
+std::string changes_json(const std::vector<ChangedRow>& changes) {
+  JsonValue array;
+  array.kind = JsonValue::Kind::array;
+  for (const ChangedRow& change : changes) array.items.push_back(change_value(change));
+  return to_json(array);
+}
+
 std::string report_json(const SyncReport& r) {
   JsonValue v = object();
   v.members.emplace_back("pushed", number(r.pushed));

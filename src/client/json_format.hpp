@@ -15,6 +15,8 @@ std::string row_json(const Row& row);  // {"entity","id",<fields...>,"created_at
 std::string rows_json(const std::vector<Row>& rows);
 std::string status_json(const SyncStatus& status);
 std::string report_json(const SyncReport& report);
+std::string change_json(const ChangedRow& change);                 // {"entity","id","action"}
+std::string changes_json(const std::vector<ChangedRow>& changes);  // [change_json, ...]
 std::string queue_json(const std::vector<QueuedOperation>& operations);
 std::string error_json(const Error& error);  // {"error":{"code","message"}}
 // `avsync init`: {"configured":true,"checked":bool,"checkError":{"code","message"}|null},

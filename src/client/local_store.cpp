@@ -236,8 +236,8 @@ void LocalStore::write_visible(const EntitySpec& entity, std::string_view id, co
   q.run();
 }
 
-void LocalStore::delete_visible(const EntitySpec& entity, std::string_view id) {
-  db_.query(table_of(entity).delete_row).bind(1, id).run();
+bool LocalStore::delete_visible(const EntitySpec& entity, std::string_view id) {
+  return db_.query(table_of(entity).delete_row).bind(1, id).run() > 0;
 }
 
 void LocalStore::forget_server_state(const EntitySpec& entity, std::string_view id) {
@@ -564,8 +564,15 @@ void LocalStore::record_outcomes(const std::vector<OperationOutcome>& outcomes) 
   tx.commit();
 }
 
-void LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
-                                   std::string_view cursor, bool caught_up) {
+LocalStore::PullMark LocalStore::pull_mark() {
+  auto q = db_.query("SELECT count(*) FROM operations WHERE status = 'acked'");
+  q.step();
+  return PullMark{setting("cursor"), q.int64(0)};
+}
+
+std::vector<ChangedRow> LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
+                                                      std::string_view cursor, bool caught_up) {
+  std::vector<ChangedRow> changed;
   sqlite::Transaction tx(db_, sqlite::Transaction::Lock::immediate);
   // Rows with operations in the queue are tracked: their server state is kept apart, and
   // those with pending operations keep their local state (the invariant above). Usually
@@ -595,11 +602,19 @@ void LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
       }
       if (*pending) continue;
     }
+    ChangedRow change{std::string(c.entity->name), c.entity_id, ChangeAction::upsert};
     if (c.deleted) {
-      delete_visible(*c.entity, c.entity_id);
+      if (!delete_visible(*c.entity, c.entity_id)) continue;
+      change.action = ChangeAction::remove;
     } else {
+      // A row whose writes were acknowledged is usually this device's own write coming
+      // back: reported only when its fields differ from what the device shows.
+      std::optional<LocalRow> before;
+      if (pending) before = load_visible(*c.entity, c.entity_id);
       write_visible(*c.entity, c.entity_id, LocalRow{c.values, c.created_at, c.updated_at});
+      if (before && before->values == c.values) continue;
     }
+    changed.push_back(std::move(change));
   }
   set_setting("cursor", cursor);
   if (caught_up) {
@@ -620,6 +635,7 @@ void LocalStore::apply_pulled_page(const std::vector<PulledChange>& changes,
     }
   }
   tx.commit();
+  return changed;
 }
 
 }  // namespace avsync::client

@@ -92,8 +92,22 @@ class LocalStore {
   // Applies a page of changes and stores `cursor` with it, in one transaction. When the
   // page is the last (`caught_up`), rows whose operations were acknowledged are brought
   // to the server's state and those operations are forgotten.
-  void apply_pulled_page(const std::vector<PulledChange>& changes, std::string_view cursor,
-                         bool caught_up);
+  // Returns the visible rows the page changed, in page order: not a row with pending
+  // operations (it keeps its local state), nor one whose acknowledged write comes back with
+  // the fields it already shows, nor the delete of a row the replica did not hold.
+  std::vector<ChangedRow> apply_pulled_page(const std::vector<PulledChange>& changes,
+                                            std::string_view cursor, bool caught_up);
+
+  // Where the next pull starts, and what it must reflect. A page requested under one mark
+  // may be applied only under the same mark: a changed cursor means another pull ran
+  // meanwhile, and a new acknowledgement means the page may predate a write that
+  // caught_up would then take as reflected.
+  struct PullMark {
+    std::optional<std::string> cursor;
+    std::int64_t acknowledged = 0;  // operations acknowledged and not yet pulled back
+    bool operator==(const PullMark&) const = default;
+  };
+  PullMark pull_mark();
 
   // A row's values as stored (per entity field, then the timestamps).
   struct LocalRow {
@@ -112,7 +126,7 @@ class LocalStore {
   std::optional<LocalRow> load_visible(const EntitySpec& entity, std::string_view id);
   std::optional<LocalRow> load_server_state(const EntitySpec& entity, std::string_view id);
   void write_visible(const EntitySpec& entity, std::string_view id, const LocalRow& row);
-  void delete_visible(const EntitySpec& entity, std::string_view id);
+  bool delete_visible(const EntitySpec& entity, std::string_view id);  // false: no such row
   void rebuild_row(const EntitySpec& entity, std::string_view id);
   void forget_server_state(const EntitySpec& entity, std::string_view id);
   // Drops the kept server state of a row that has no operations left in the queue.

@@ -176,6 +176,20 @@ TEST_F(LocalStoreTest, AcknowledgedRowsTakeTheServersStateOnceThePullCatchesUp) 
   EXPECT_TRUE(store_->queued_operations(10).empty());
 }
 
+TEST_F(LocalStoreTest, ThePullMarkMovesWithTheCursorAndWithEachAcknowledgement) {
+  const LocalStore::PullMark empty = store_->pull_mark();
+  EXPECT_FALSE(empty.cursor);
+  ASSERT_TRUE(write("op-1", "customers", "insert", kCustomer, R"({"name":"Ana"})"));
+  EXPECT_EQ(store_->pull_mark(), empty) << "a local write does not move it";
+  auto due = store_->due_operations(10, 0);
+  store_->record_outcomes({{due[0].sequence, OperationOutcome::Kind::acknowledged, std::nullopt}});
+  const LocalStore::PullMark acked = store_->pull_mark();
+  EXPECT_NE(acked, empty);
+  EXPECT_EQ(acked.acknowledged, 1);
+  (void)store_->apply_pulled_page({server_customer("Ana")}, "v1.1", true);
+  EXPECT_EQ(store_->pull_mark(), (LocalStore::PullMark{"v1.1", 0}));
+}
+
 TEST_F(LocalStoreTest, TheQueueWaitsBehindAnOperationInBackoff) {
   ASSERT_TRUE(write("op-1", "customers", "insert", kCustomer, R"({"name":"Ana"})"));
   ASSERT_TRUE(write("op-2", "customers", "update", kCustomer, R"({"name":"B"})", 1));

@@ -17,8 +17,8 @@ const std::string* string_of(const JsonValue& object, std::string_view key) {
 
 }  // namespace
 
-Result<std::vector<BatchResult>> decode_batch_results(std::string_view body,
-                                                      const std::vector<std::string>& expected_ids) {
+Result<BatchReply> decode_batch_results(std::string_view body,
+                                        const std::vector<std::string>& expected_ids) {
   auto json = parse_json(body);
   if (!json) return bad_response(json.error().message);
   const JsonValue* results = json->is_object() ? json->find("results") : nullptr;
@@ -27,8 +27,12 @@ Result<std::vector<BatchResult>> decode_batch_results(std::string_view body,
     return bad_response(std::to_string(results->items.size()) + " results for " +
                         std::to_string(expected_ids.size()) + " operations");
   }
-  std::vector<BatchResult> out;
-  out.reserve(expected_ids.size());
+  BatchReply out;
+  if (const JsonValue* cursor = json->find("cursor")) {
+    if (!cursor->is_string()) return bad_response("a batch cursor that is not a string");
+    out.cursor = cursor->text;
+  }
+  out.results.reserve(expected_ids.size());
   for (std::size_t i = 0; i < expected_ids.size(); ++i) {
     const JsonValue& r = results->items[i];
     const std::string* id = r.is_object() ? string_of(r, "operationId") : nullptr;
@@ -44,7 +48,7 @@ Result<std::vector<BatchResult>> decode_batch_results(std::string_view body,
       result.error = Error{parsed.value_or(ErrorCode::internal),
                            message ? *message : (code ? *code : std::string("operation failed"))};
     }
-    out.push_back(std::move(result));
+    out.results.push_back(std::move(result));
   }
   return out;
 }

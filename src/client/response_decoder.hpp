@@ -24,9 +24,16 @@ struct ChangesPage {
   bool has_more = false;
 };
 
-// POST /sync/batch 200 body. The results must answer `expected_ids`, in order.
-Result<std::vector<BatchResult>> decode_batch_results(std::string_view body,
-                                                      const std::vector<std::string>& expected_ids);
+struct BatchReply {
+  std::vector<BatchResult> results;
+  // The tenant's feed cursor as of after this batch committed (§3); older servers omit it.
+  std::optional<std::string> cursor;
+};
+
+// POST /sync/batch 200 body. The results must answer `expected_ids`, in order; a `cursor`
+// that is present must be a string.
+Result<BatchReply> decode_batch_results(std::string_view body,
+                                        const std::vector<std::string>& expected_ids);
 // GET /sync/changes 200 body. Changes of entities this client does not know are an error.
 Result<ChangesPage> decode_changes_page(std::string_view body);
 // A whole-request error: the code and message of {"error": {...}} when the body has

@@ -12,17 +12,30 @@ TEST(ResponseDecoder, BatchResultsKeepSuccessAndErrorsInOrder) {
           "serverTimestamp":"x"})",
       {"a", "b"});
   ASSERT_TRUE(r) << r.error().message;
-  ASSERT_EQ(r->size(), 2u);
-  EXPECT_FALSE((*r)[0].error);
-  ASSERT_TRUE((*r)[1].error);
-  EXPECT_EQ((*r)[1].error->code, ErrorCode::conflict);
-  EXPECT_EQ((*r)[1].error->message, "newer");
+  ASSERT_EQ(r->results.size(), 2u);
+  EXPECT_FALSE(r->results[0].error);
+  ASSERT_TRUE(r->results[1].error);
+  EXPECT_EQ(r->results[1].error->code, ErrorCode::conflict);
+  EXPECT_EQ(r->results[1].error->message, "newer");
+  EXPECT_FALSE(r->cursor) << "an older server sends no cursor";
+}
+
+TEST(ResponseDecoder, ABatchCursorIsKeptWhenTheServerSendsOne) {
+  auto r = decode_batch_results(
+      R"({"results":[{"operationId":"a","success":true}],"cursor":"v1.42","serverTimestamp":"x"})",
+      {"a"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->cursor, "v1.42");
+  auto bad = decode_batch_results(R"({"results":[{"operationId":"a","success":true}],"cursor":42})",
+                                  {"a"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::bad_response);
 }
 
 TEST(ResponseDecoder, AnUnknownPerOperationCodeIsKeptRetryable) {
   auto r = decode_batch_results(R"({"results":[{"operationId":"a","success":false,"error":"NEW_THING"}]})", {"a"});
   ASSERT_TRUE(r);
-  EXPECT_EQ((*r)[0].error->code, ErrorCode::internal);
+  EXPECT_EQ(r->results[0].error->code, ErrorCode::internal);
 }
 
 TEST(ResponseDecoder, ResultsThatDoNotAnswerTheRequestAreABadResponse) {

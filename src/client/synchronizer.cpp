@@ -102,8 +102,10 @@ Status Synchronizer::push(SyncReport& report) {
       continue;
     }
 
-    auto results = decode_batch_results(reply->body, ids);
-    if (!results) return std::move(results).error();
+    auto decoded = decode_batch_results(reply->body, ids);
+    if (!decoded) return std::move(decoded).error();
+    if (decoded->cursor) batch_cursor_ = decoded->cursor;
+    const std::vector<BatchResult>& results = decoded->results;
     std::vector<OperationOutcome> outcomes;
     outcomes.reserve(due.size());
     // After an operation failed transiently, the failures that follow it in the batch may
@@ -112,7 +114,7 @@ Status Synchronizer::push(SyncReport& report) {
     bool transient_seen = false;
     const UnixMillis now = clock_.now();
     for (std::size_t i = 0; i < due.size(); ++i) {
-      const BatchResult& r = (*results)[i];
+      const BatchResult& r = results[i];
       if (!r.error) {
         outcomes.push_back({due[i].sequence, OperationOutcome::Kind::acknowledged, std::nullopt});
         ++report.pushed;
@@ -134,12 +136,23 @@ Status Synchronizer::push(SyncReport& report) {
   }
 }
 
-Status Synchronizer::pull(SyncReport& report) {
+std::string Synchronizer::changes_path(const std::optional<std::string>& since) const {
   const std::size_t limit = std::clamp<std::size_t>(options_.pull_page_size, 1, 10000);
-  auto fetch = [this, limit](std::optional<std::string> cursor) {
-    std::string path = "/sync/changes?limit=" + std::to_string(limit);
-    if (cursor) path += "&since=" + percent_encode(*cursor);
-    return transport_.get(path);
+  std::string path = "/sync/changes?limit=" + std::to_string(limit);
+  if (since) path += "&since=" + percent_encode(*since);
+  return path;
+}
+
+std::size_t Synchronizer::apply_page(const ChangesPage& page) {
+  std::vector<ChangedRow> changed =
+      store_.apply_pulled_page(page.changes, page.cursor, !page.has_more);
+  if (on_changes_ && !changed.empty()) on_changes_(changed);
+  return page.changes.size();
+}
+
+Status Synchronizer::pull(SyncReport& report) {
+  auto fetch = [this](std::optional<std::string> cursor) {
+    return transport_.get(changes_path(cursor));
   };
   // The next page is requested as soon as this one's cursor is known, so the server
   // builds it while this page is written locally. Only the cursor of a page that was
@@ -157,10 +170,21 @@ Status Synchronizer::pull(SyncReport& report) {
     if (page->has_more) next = std::async(std::launch::async, fetch, page->cursor);
     // Waits for the request in flight before leaving on an exception (the future's
     // destructor joins), so the transport is never used by two threads at once.
-    store_.apply_pulled_page(page->changes, page->cursor, !page->has_more);
-    report.pulled += page->changes.size();
+    report.pulled += apply_page(*page);
     if (!page->has_more) return Ok{};
   }
+}
+
+Result<ChangesPage> Synchronizer::poll_changes(const std::optional<std::string>& since,
+                                               std::chrono::seconds wait) {
+  retry_after_.reset();
+  auto reply = transport_.get(changes_path(since) + "&wait=" + std::to_string(wait.count()));
+  if (!reply) return std::move(reply).error();
+  if (reply->status != 200) {
+    retry_after_ = reply->retry_after;
+    return decode_error_reply(reply->status, reply->body);
+  }
+  return decode_changes_page(reply->body);
 }
 
 }  // namespace avsync::client

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "client/response_decoder.hpp"
 #include "core/json.hpp"
 #include "testing/test_dir.hpp"
 
@@ -230,6 +231,126 @@ TEST_F(SynchronizerTest, WholeRequestErrorsStopTheCycleWithTheirCode) {
   transport_.script = {status_reply(200, "<html>captive portal</html>")};
   EXPECT_EQ(cycle().error().code, ErrorCode::bad_response);
   EXPECT_EQ(store_->count_operations(OperationStatus::pending), 1u);
+}
+
+FakeTransport::Script page_of(const std::string& changes, const std::string& cursor,
+                              bool has_more = false) {
+  return [=](const FakeTransport::Request&) -> Result<HttpReply> {
+    return HttpReply{200,
+                     R"({"changes":[)" + changes + R"(],"cursor":")" + cursor + R"(","hasMore":)" +
+                         (has_more ? "true" : "false") + "}",
+                     std::nullopt};
+  };
+}
+
+std::string customer_upsert(const std::string& id, const std::string& name) {
+  return R"({"entity":"customers","entityId":")" + id + R"(","action":"upsert","data":{"id":")" +
+         id + R"(","name":")" + name +
+         R"(","credit_limit":"0.00","created_at":"2026-11-25T08:00:00.000Z","updated_at":"2026-11-25T08:00:00.000Z"}})";
+}
+
+std::string customer_delete(const std::string& id) {
+  return R"({"entity":"customers","entityId":")" + id + R"(","action":"delete","data":null})";
+}
+
+TEST_F(SynchronizerTest, EachAppliedPageTellsTheSinkWhichRowsItChanged) {
+  const std::string a = "6f1c0000-0000-4000-8000-00000000000a";
+  const std::string b = "6f1c0000-0000-4000-8000-00000000000b";
+  std::vector<std::vector<ChangedRow>> heard;
+  Synchronizer s(*store_, transport_, options_, clock_, backoff_,
+                 [&](const std::vector<ChangedRow>& changes) { heard.push_back(changes); });
+  transport_.script = {
+      page_of(customer_upsert(a, "Ana") + "," + customer_upsert(b, "Bea"), "v1.2", true),
+      page_of(customer_delete(b) + "," + customer_delete("6f1c0000-0000-4000-8000-0000000000ff"),
+              "v1.3"),
+      page_of("", "v1.3")};
+  ASSERT_TRUE(s.run_cycle());
+  ASSERT_EQ(heard.size(), 2u) << "one call per page";
+  ASSERT_EQ(heard[0].size(), 2u);
+  EXPECT_EQ(heard[0][0].entity, "customers");
+  EXPECT_EQ(heard[0][0].id, a);
+  EXPECT_EQ(heard[0][0].action, ChangeAction::upsert);
+  EXPECT_EQ(heard[0][1].id, b);
+  ASSERT_EQ(heard[1].size(), 1u) << "the delete of a row this device never held changes nothing";
+  EXPECT_EQ(heard[1][0].id, b);
+  EXPECT_EQ(heard[1][0].action, ChangeAction::remove);
+
+  ASSERT_TRUE(s.run_cycle());
+  EXPECT_EQ(heard.size(), 2u) << "an empty page is not reported";
+}
+
+TEST_F(SynchronizerTest, ThisDevicesOwnWritesAreNotReportedAsPulledChanges) {
+  const std::string id = "6f1c0000-0000-4000-8000-00000000000c";
+  std::string body =
+      R"({"operationId":"mine","entity":"customers","action":"insert","entityId":")" + id +
+      R"(","payload":{"name":"Ana"},"clientTimestamp":"2026-11-25T08:00:00.000Z"})";
+  auto op = validate_operation(*parse_json(body));
+  ASSERT_TRUE(op);
+  ASSERT_TRUE(store_->apply_local_write(*op, "mine", body, "2026-11-25T08:00:00.000Z"));
+  std::vector<ChangedRow> heard;
+  Synchronizer s(*store_, transport_, options_, clock_, backoff_,
+                 [&](const std::vector<ChangedRow>& changes) {
+                   heard.insert(heard.end(), changes.begin(), changes.end());
+                 });
+  // The write comes back in the feed with the fields it already shows.
+  transport_.script = {batch_reply(), page_of(customer_upsert(id, "Ana"), "v1.1")};
+  ASSERT_TRUE(s.run_cycle());
+  EXPECT_TRUE(heard.empty());
+  // Another device's later change to it is reported.
+  transport_.script = {page_of(customer_upsert(id, "Ana Ruiz"), "v1.2")};
+  ASSERT_TRUE(s.run_cycle());
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0].id, id);
+}
+
+TEST_F(SynchronizerTest, ARowWithPendingOperationsIsNotReportedItKeepsItsLocalState) {
+  queue(1);  // distribuciones op-0, pending: the push below gets no answer
+  const std::string id = "6f1c0000-0000-4000-8000-000000000001";
+  std::vector<ChangedRow> heard;
+  Synchronizer s(*store_, transport_, options_, clock_, backoff_,
+                 [&](const std::vector<ChangedRow>& changes) {
+                   heard.insert(heard.end(), changes.begin(), changes.end());
+                 });
+  auto page =
+      decode_changes_page(R"({"changes":[{"entity":"distribuciones","entityId":")" + id +
+                          R"(","action":"delete","data":null}],"cursor":"v1.5","hasMore":false})");
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(s.apply_page(*page), 1u);
+  EXPECT_TRUE(heard.empty());
+}
+
+TEST_F(SynchronizerTest, ALongPollAsksForTheWaitFromTheCursorAndAppliesLikeAPull) {
+  transport_.script = {
+      page_of(customer_upsert("6f1c0000-0000-4000-8000-00000000000d", "Dan"), "v1.8")};
+  Synchronizer s(*store_, transport_, options_, clock_, backoff_);
+  auto page = s.poll_changes(std::string("v1.7"), std::chrono::seconds(25));
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(transport_.requests.back().path, "/sync/changes?limit=5000&since=v1.7&wait=25");
+  EXPECT_FALSE(store_->setting("cursor")) << "polling touches no store";
+  EXPECT_EQ(s.apply_page(*page), 1u);
+  EXPECT_EQ(*store_->setting("cursor"), "v1.8");
+
+  transport_.script = {[](const FakeTransport::Request&) -> Result<HttpReply> {
+    return HttpReply{503, "", std::chrono::seconds(9)};
+  }};
+  auto failed = s.poll_changes(std::string("v1.8"), std::chrono::seconds(25));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::unavailable);
+  EXPECT_EQ(s.retry_after(), std::chrono::seconds(9));
+}
+
+TEST_F(SynchronizerTest, TheBatchCursorIsKeptWhenTheServerSendsIt) {
+  queue(1);
+  transport_.script = {[](const FakeTransport::Request& r) -> Result<HttpReply> {
+                         return HttpReply{200,
+                                          R"({"results":[{"operationId":")" + ids_in(r.body)[0] +
+                                              R"(","success":true}],"cursor":"v1.31"})",
+                                          std::nullopt};
+                       },
+                       empty_page("v1.31")};
+  Synchronizer s(*store_, transport_, options_, clock_, backoff_);
+  ASSERT_TRUE(s.run_cycle());
+  EXPECT_EQ(s.batch_cursor(), "v1.31");
 }
 
 TEST(NextStep, EachErrorCallsForOneAction) {

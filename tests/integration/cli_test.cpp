@@ -276,5 +276,51 @@ TEST_F(CliTest, WatchRunsTheEngineAndPrintsStateChangesUntilSignalled) {
   EXPECT_EQ(WEXITSTATUS(status), kOk);
 }
 
+TEST_F(CliTest, WatchPrintsEachRowAnotherDeviceChangesAsItArrives) {
+  init_device();
+  ASSERT_EQ(avsync({"--data", "other.db", "init", "--server", url(), "--token", token_a}).exit_code,
+            kOk);
+  const std::string out_path = (work_ / "watch.out").string();
+  pid_t pid =
+      spawn_program({AVSYNC_CLI_BIN, "--data", (work_ / "device.db").string(), "--json", "watch"},
+                    out_path, work_ / "watch.err");
+  auto wait_for_output = [&](const std::string& text) {
+    std::string out;
+    for (auto deadline = std::chrono::steady_clock::now() + 30s;
+         std::chrono::steady_clock::now() < deadline;) {
+      std::ifstream in(out_path);
+      out.assign(std::istreambuf_iterator<char>(in), {});
+      if (out.find(text) != std::string::npos) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return out;
+  };
+  // The watcher's first sync is done: from here on its long-poll brings what changes.
+  std::string out = wait_for_output(R"("state":"idle")");
+  auto added = avsync({"--data", "other.db", "customers", "add", "--name", "From elsewhere"});
+  ASSERT_EQ(added.exit_code, kOk) << added.err;
+  const std::string id = trimmed(added.out);
+  ASSERT_EQ(avsync({"--data", "other.db", "sync"}).exit_code, kOk);
+  const std::string line = R"({"entity":"customers","id":")" + id + R"(","action":"upsert"})";
+  out = wait_for_output(line);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(out.find(line + "\n"), std::string::npos) << out;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), kOk);
+
+  // Without --json: ENTITY ID ACTION.
+  pid = spawn_program({AVSYNC_CLI_BIN, "--data", (work_ / "device.db").string(), "watch"}, out_path,
+                      work_ / "watch.err");
+  wait_for_output("idle pending=0");
+  ASSERT_EQ(avsync({"--data", "other.db", "customers", "delete", id}).exit_code, kOk);
+  ASSERT_EQ(avsync({"--data", "other.db", "sync"}).exit_code, kOk);
+  out = wait_for_output("customers " + id + " delete");
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(out.find("customers " + id + " delete\n"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace avsync::testing

@@ -21,6 +21,34 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A change observer that records every row it is told of and lets the test wait for one.
+class ChangeRecorder {
+ public:
+  void operator()(const std::vector<ChangedRow>& changes) {
+    std::lock_guard lock(mutex_);
+    seen_.insert(seen_.end(), changes.begin(), changes.end());
+    changed_.notify_all();
+  }
+  // Waits up to 30 s for the change; true when it came.
+  bool wait_for(const std::string& entity, const std::string& id, ChangeAction action) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 30s, [&] {
+      return std::any_of(seen_.begin(), seen_.end(), [&](const ChangedRow& c) {
+        return c.entity == entity && c.id == id && c.action == action;
+      });
+    });
+  }
+  std::vector<ChangedRow> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<ChangedRow> seen_;
+};
+
 class ClientSyncTest : public SyncServerTest {
  protected:
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
@@ -260,6 +288,53 @@ TEST_F(ClientSyncTest, TheEngineSyncsSoonAfterALocalWrite) {
   ASSERT_TRUE(log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle && s.operations_pushed == 1; }, mark));
   EXPECT_EQ(a->get("customers", id)->sync_state, RowSyncState::synced);
   a->stop();
+}
+
+// Live mode alone carries the changes: the periodic sync is a day away, so what device B
+// hears within the wait came through its long-poll.
+TEST_F(ClientSyncTest, TwoDevicesConvergeWithLiveModeOnAndNoPeriodicSync) {
+  ClientOptions options;
+  options.sync_interval = 24h;
+  options.debounce = 20ms;
+  auto a = open_client("a", options);
+  auto b = open_client("b", options);
+  ChangeRecorder heard_by_a, heard_by_b;
+  a->set_change_observer([&](const std::vector<ChangedRow>& c) { heard_by_a(c); });
+  b->set_change_observer([&](const std::vector<ChangedRow>& c) { heard_by_b(c); });
+  StatusRecorder a_log, b_log;
+  a->set_observer([&](const SyncStatus& s) { a_log(s); });
+  b->set_observer([&](const SyncStatus& s) { b_log(s); });
+  a->start();
+  b->start();
+  ASSERT_TRUE(a_log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle; }));
+  ASSERT_TRUE(b_log.wait_for([](const SyncStatus& s) { return s.state == SyncState::idle; }));
+
+  const auto started = std::chrono::steady_clock::now();
+  std::string customer = add(*a, "customers", {{"name", "Ana Ruiz"}});
+  ASSERT_TRUE(heard_by_b.wait_for("customers", customer, ChangeAction::upsert)) << server->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s) << "within the wait, not at a sync";
+  EXPECT_EQ(*b->get("customers", customer)->field("name"), "Ana Ruiz");
+
+  ASSERT_TRUE(b->update("customers", customer, {{"name", "Ana B. Ruiz"}}));
+  std::string sale =
+      add(*b, "sales", {{"customer_id", customer}, {"total", "10"}, {"payment_type", "cash"}});
+  ASSERT_TRUE(heard_by_a.wait_for("sales", sale, ChangeAction::upsert)) << server->log();
+  ASSERT_TRUE(heard_by_a.wait_for("customers", customer, ChangeAction::upsert));
+  EXPECT_EQ(*a->get("customers", customer)->field("name"), "Ana B. Ruiz");
+
+  ASSERT_TRUE(b->remove("sales", sale));
+  ASSERT_TRUE(heard_by_a.wait_for("sales", sale, ChangeAction::remove)) << server->log();
+  EXPECT_FALSE(a->get("sales", sale));
+
+  for (const ChangedRow& c : heard_by_b.seen()) {
+    EXPECT_NE(c.id, sale) << "B's own writes are not reported to B";
+  }
+  a->stop();
+  b->stop();
+  EXPECT_EQ(replica_of(*a), server_state(token_a));
+  EXPECT_EQ(replica_of(*b), server_state(token_a));
+  EXPECT_FALSE(a->status().last_error);
+  EXPECT_FALSE(b->status().last_error);
 }
 
 TEST_F(ClientSyncTest, APoisonOperationIsSetAsideAndTheOthersSync) {
