@@ -67,7 +67,8 @@ class LiveTest : public SyncServerTest {
   }
   static std::vector<std::string> ids_of(const HttpResult& r) {
     std::vector<std::string> ids;
-    for (const auto& c : parse_json_body(r.body).at("changes").as_array())
+    const auto body = parse_json_body(r.body);
+    for (const auto& c : body.at("changes").as_array())
       ids.emplace_back(c.at("entityId").as_string());
     return ids;
   }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "sync_fixture.hpp"
@@ -58,6 +59,36 @@ TEST(PostgresRecovery, RequestsFailWith503WhileTheDatabaseIsDownAndServingResume
 
   auto feed = parse_json_body(http.get_changes(token).body).at("changes").as_array();
   EXPECT_EQ(feed.size(), 2u);  // both rows, once each
+
+  // The server's LISTEN connection came back too: a commit on another server wakes a
+  // long-poll waiting here (docs/protocol.md §4.1).
+  std::string cursor(parse_json_body(http.get_changes(token).body).at("cursor").as_string());
+  ServerProcess other(url, {});
+  other.start();
+  auto start = std::chrono::steady_clock::now();
+  auto waiting = std::async(std::launch::async, [&] {
+    return HttpClient(server.port()).get_changes(token, "since=" + cursor + "&wait=30");
+  });
+  for (int i = 0; i < 500; ++i) {  // until the long-poll waits
+    auto health = HttpClient(server.port()).request("GET", "/healthz");
+    if (health.status == 200 && parse_json_body(health.body).at("waiters").as_int64() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  HttpResult woken;
+  std::string live = new_uuid();
+  EXPECT_EQ(HttpClient(other.port())
+                .post_batch(token, batch_body({operation("op-live", "customers", "insert", live,
+                                                         R"({"name":"Live"})", ts(2))}))
+                .status,
+            200);
+  woken = waiting.get();
+  ASSERT_EQ(woken.status, 200) << woken.body;
+  auto changes = parse_json_body(woken.body).at("changes").as_array();
+  ASSERT_EQ(changes.size(), 1u) << woken.body;
+  EXPECT_EQ(changes[0].at("entityId").as_string(), live);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20))
+      << "the long-poll slept through another server's commit after the restart";
+  other.stop();
   server.stop();
   cluster("stop", dir);
   std::filesystem::remove_all(dir);
