@@ -76,7 +76,7 @@ void ConnectionTable::forget(Id id) {
   connections_.erase(it);
 }
 
-TenantGate::Entry TenantGate::enter(std::string_view tenant, Ticket ticket) {
+TenantGate::Entry TenantGate::enter(std::string_view tenant, Ticket ticket, bool past_cap) {
   auto it = tenants_.find(tenant);
   if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant), Tenant{}).first;
   Tenant& t = it->second;
@@ -84,7 +84,7 @@ TenantGate::Entry TenantGate::enter(std::string_view tenant, Ticket ticket) {
     ++t.running;
     return Entry::running;
   }
-  if (t.waiting.size() >= limits_.max_waiting) return Entry::refused;
+  if (!past_cap && t.waiting.size() >= limits_.max_waiting) return Entry::refused;
   t.waiting.push_back(ticket);
   return Entry::waiting;
 }

@@ -94,8 +94,10 @@ class TenantGate {
   enum class Entry { running, waiting, refused };
   // `ticket` identifies the caller. running: it may run now and must call leave() when
   // done. waiting: it is queued; a later leave() hands it the slot. refused: the queue is
-  // full (answer 429).
-  Entry enter(std::string_view tenant, Ticket ticket);
+  // full (answer 429). `past_cap` queues the caller even then: a long-poll woken by a
+  // commit, whose connection already counts against the connection caps, reads its page
+  // in turn rather than failing because its tenant's other devices woke at the same time.
+  Entry enter(std::string_view tenant, Ticket ticket, bool past_cap = false);
   // Ends a running request. Returns the ticket of the waiting request that now runs in
   // its place, if any (it must call leave() in turn when done).
   std::optional<Ticket> leave(std::string_view tenant);

@@ -127,5 +127,15 @@ TEST(TenantGate, AWithdrawnWaiterIsSkippedAndANewcomerDoesNotJumpTheQueue) {
   EXPECT_EQ(gate.enter("A", 5), TenantGate::Entry::running);
 }
 
+TEST(TenantGate, AWokenLongPollQueuesPastTheCapInOrder) {
+  TenantGate gate({.max_running = 1, .max_waiting = 1});
+  EXPECT_EQ(gate.enter("t", 1), TenantGate::Entry::running);
+  EXPECT_EQ(gate.enter("t", 2), TenantGate::Entry::waiting);
+  EXPECT_EQ(gate.enter("t", 3), TenantGate::Entry::refused);
+  EXPECT_EQ(gate.enter("t", 4, /*past_cap=*/true), TenantGate::Entry::waiting);
+  EXPECT_EQ(gate.leave("t"), 2u);
+  EXPECT_EQ(gate.leave("t"), 4u);
+}
+
 }  // namespace
 }  // namespace avsync::server

@@ -147,14 +147,15 @@ class TenantTurn {
     if (auto next = state_.gate.leave(tenant_)) state_.grant_locked(*next);
   }
 
-  // True once the request may run; false when the tenant's queue is full or the wait ran
-  // past `patience`.
-  asio::awaitable<bool> enter(const Strand& strand, std::chrono::steady_clock::duration patience) {
+  // True once the request may run; false when the tenant's queue is full (unless
+  // `past_cap`, TenantGate::enter) or the wait ran past `patience`.
+  asio::awaitable<bool> enter(const Strand& strand, std::chrono::steady_clock::duration patience,
+                              bool past_cap = false) {
     auto waiter = std::make_shared<Waiter>(strand);
     {
       std::lock_guard lock(state_.mutex);
       ticket_ = next_ticket_++;
-      switch (state_.gate.enter(tenant_, ticket_)) {
+      switch (state_.gate.enter(tenant_, ticket_, past_cap)) {
         case TenantGate::Entry::running: running_ = true; co_return true;
         case TenantGate::Entry::refused: co_return false;
         case TenantGate::Entry::waiting:
@@ -345,19 +346,35 @@ std::string body_limit_message(const HttpServerOptions& o) {
   return "body exceeds " + std::to_string(o.body_limit) + " bytes";
 }
 
+// How a request waits for its turn and a worker.
+enum class Queueing {
+  bounded,  // a full tenant queue is a 429, a full worker queue a 503
+  woken,    // a long-poll woken by a commit: it queues past the caps, as every waiter of a
+            // tenant (or, after a change watch reconnects, of every tenant) wakes at once
+};
+
 // Runs a /sync/* or admin request on a worker, in its tenant's turn. Never fails: a full
 // queue or a failed job is an error answer.
 asio::awaitable<HttpResponse> run_on_worker(ServerState& state, const Strand& executor,
                                             asio::thread_pool& workers, HttpRequest& request,
-                                            const Admission& admission) {
+                                            const Admission& admission,
+                                            Queueing queueing = Queueing::bounded) {
+  const bool woken = queueing == Queueing::woken;
   // A tenant's requests take their turn; the admin API's (no caller) only a worker.
   std::optional<TenantTurn> turn;
   if (admission.caller) turn.emplace(state, admission.caller->business_id);
-  if (turn && !co_await turn->enter(executor, state.options.read_timeout)) {
+  if (turn && !co_await turn->enter(executor, state.options.read_timeout, woken)) {
     HttpResponse r = error_response(ErrorCode::rate_limited,
                                     "too many requests of this business at once; retry in 1 s");
     r.headers.emplace_back("Retry-After", "1");
     co_return r;
+  }
+  if (woken) {
+    asio::steady_timer pause(executor);
+    for (int tries = 0; state.workers_full() && !state.stopping && tries < 1000; ++tries) {
+      pause.expires_after(5ms + std::chrono::milliseconds(tries % 16));
+      co_await pause.async_wait(use_tuple);
+    }
   }
   if (state.workers_full()) co_return busy_response("the server is busy; retry later");
   ++state.pending_jobs;
@@ -544,7 +561,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::seconds(admission.wait_seconds);
       const bool long_poll = admission.wait_seconds > 0 && state.hub && admission.caller;
-      for (;;) {
+      for (bool woken = false;; woken = true) {
         std::shared_ptr<LiveWait> live;
         std::optional<ChangeHub::Subscription> subscription;
         if (long_poll) {
@@ -557,7 +574,8 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
                                                       });
                                                     }));
         }
-        response = co_await run_on_worker(state, executor, workers, request, admission);
+        response = co_await run_on_worker(state, executor, workers, request, admission,
+                                          woken ? Queueing::woken : Queueing::bounded);
         if (!live || !response->caught_up_at || state.stopping ||
             std::chrono::steady_clock::now() >= deadline)
           break;
