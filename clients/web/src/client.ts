@@ -4,7 +4,7 @@ import { AvsyncError, ErrorCode, nextStepFor } from "./errors.js";
 import { Canonical, EntityInput, InsertFields, RowFields, UpdateFields, findEntity } from "./schema.js";
 import { formatTimestamp, newUuid } from "./scalars.js";
 import { ListQuery, LocalStore, QueuedOperation, Row, RowKey } from "./store.js";
-import { SyncReport, backoffDelay, runCycle, withSyncLock } from "./sync.js";
+import { SyncReport, backoffDelay, livePull, runCycle, withSyncLock } from "./sync.js";
 import { Transport } from "./transport.js";
 import { WireOperation, validateOperation } from "./validate.js";
 
@@ -29,6 +29,11 @@ export interface ClientOptions {
   backoff?: { baseMs?: number; capMs?: number };
   /** Per request; default 30,000 ms. */
   timeoutMs?: number;
+  /**
+   * Live mode: while started, seconds one long-poll waits for the server's next change
+   * (docs/protocol.md §4.1); default 25, at most 60, 0 turns live mode off.
+   */
+  liveWait?: number;
   /** While started, register a Background Sync when a write is queued and a Service Worker controls the page; default true. */
   backgroundSync?: boolean;
   /** For tests: the fetch to use. */
@@ -97,6 +102,15 @@ class Client implements AvsyncClient {
   private inFlight: Promise<unknown> = Promise.resolve();
   private cycleRunning = false;
   private readonly cleanup: (() => void)[] = [];
+  // Live mode: the open long-poll, every poll not yet finished (stop() waits for them), and
+  // the pause after early empty answers.
+  private poll: AbortController | undefined;
+  private readonly polls = new Set<Promise<void>>();
+  private liveLeader = false;
+  private liveLock: AbortController | undefined;
+  private liveResumeAt = 0;
+  private liveTimer: ReturnType<typeof setTimeout> | undefined;
+  private earlyAnswers = 0;
 
   constructor(
     private readonly store: LocalStore,
@@ -215,6 +229,8 @@ class Client implements AvsyncClient {
 
   private async cycle(): Promise<SyncReport> {
     if (this.closed) throw new AvsyncError("CANCELLED", "the client is closed");
+    // The cycle pulls what the poll waits for; the poll reopens after it.
+    this.abortPoll();
     this.cycleRunning = true;
     this.setStatus({ state: "syncing" });
     try {
@@ -249,6 +265,7 @@ class Client implements AvsyncClient {
       throw error;
     } finally {
       this.cycleRunning = false;
+      this.openPoll();
     }
   }
 
@@ -304,6 +321,8 @@ class Client implements AvsyncClient {
 
   private afterWrite(): void {
     if (!this.started) return;
+    // The push goes first: the poll would only hold the connection until the debounce.
+    this.abortPoll();
     this.schedule(this.options.debounceMs ?? 500, false);
     if (this.options.backgroundSync !== false) void registerBackgroundSync(this.dbName);
   }
@@ -318,7 +337,10 @@ class Client implements AvsyncClient {
         this.notBefore = 0;
         this.schedule(0, true);
       };
-      const offline = () => this.setStatus({ state: "offline" });
+      const offline = () => {
+        this.abortPoll();
+        this.setStatus({ state: "offline" });
+      };
       target.addEventListener("online", online);
       target.addEventListener("offline", offline);
       this.cleanup.push(() => target.removeEventListener?.("online", online));
@@ -332,6 +354,7 @@ class Client implements AvsyncClient {
       doc.addEventListener("visibilitychange", visible);
       this.cleanup.push(() => doc.removeEventListener("visibilitychange", visible));
     }
+    this.claimLiveMode();
     this.schedule(0, true);
   }
 
@@ -342,8 +365,14 @@ class Client implements AvsyncClient {
     this.timer = undefined;
     this.scheduledAt = Infinity;
     for (const f of this.cleanup.splice(0)) f();
+    this.abortPoll();
+    clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
+    this.liveLeader = false;
+    this.liveLock?.abort();
+    this.liveLock = undefined;
     this.transport.cancelAll();
-    await this.inFlight;
+    await Promise.all([this.inFlight, ...this.polls]);
     this.setStatus({ retryInMs: null });
   }
 
@@ -353,6 +382,102 @@ class Client implements AvsyncClient {
     this.closed = true;
     this.channel?.close();
     this.store.close();
+  }
+
+  // ---- Live mode ---------------------------------------------------------------------------
+
+  private liveWaitSeconds(): number {
+    const wait = Math.floor(this.options.liveWait ?? 25);
+    return Number.isFinite(wait) ? Math.max(0, Math.min(60, wait)) : 0;
+  }
+
+  /**
+   * One tab per database keeps the long-poll open: the one holding the Web Lock
+   * avsync-live:<dbName>, until it stops or closes; the others hear its pages on the
+   * BroadcastChannel. Without Web Locks every client polls.
+   */
+  private claimLiveMode(): void {
+    if (this.liveWaitSeconds() === 0) return;
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    if (!locks) {
+      this.liveLeader = true;
+      return;
+    }
+    const release = new AbortController();
+    this.liveLock = release;
+    locks
+      .request(`avsync-live:${this.dbName}`, { signal: release.signal }, () => {
+        if (release.signal.aborted) return;
+        this.liveLeader = true;
+        this.openPoll();
+        return new Promise<void>((resolve) => release.signal.addEventListener("abort", () => resolve()));
+      })
+      .catch(() => {}); // stopped before the lock was granted
+  }
+
+  /** Opens the long-poll if live mode may run now: started, online, the last cycle succeeded, no cycle due within a second. */
+  private openPoll(): void {
+    const liveWait = this.liveWaitSeconds();
+    if (liveWait === 0 || !this.started || this.closed || !this.liveLeader || this.poll || this.cycleRunning) return;
+    if (this.current.state !== "idle" || this.failures > 0 || this.waitingForToken) return;
+    if ((globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false) return;
+    const now = Date.now();
+    if (now < this.liveResumeAt) {
+      clearTimeout(this.liveTimer);
+      this.liveTimer = setTimeout(() => {
+        this.liveTimer = undefined;
+        this.openPoll();
+      }, this.liveResumeAt - now);
+      return;
+    }
+    // A poll never holds past the next cycle's due time; that cycle reopens it.
+    const wait = Math.min(liveWait, Math.floor((this.scheduledAt - now) / 1000));
+    if (wait < 1) return;
+    const controller = new AbortController();
+    this.poll = controller;
+    const run = this.runPoll(controller, wait);
+    this.polls.add(run);
+    void run.finally(() => this.polls.delete(run));
+  }
+
+  private abortPoll(): void {
+    this.poll?.abort();
+    this.poll = undefined;
+  }
+
+  private async runPoll(controller: AbortController, wait: number): Promise<void> {
+    let reopen = false;
+    try {
+      const result = await livePull(this.store, this.transport, this.dbName, {
+        wait,
+        pullPageSize: this.options.pullPageSize ?? 5000,
+        timeoutMs: this.options.timeoutMs ?? 30000,
+        signal: controller.signal,
+      });
+      if (result.rows.length) await this.refresh(result.rows, true);
+      if (result.changes === 0 && result.elapsedMs < (wait * 1000) / 2) {
+        // Nothing, at once: a server older than live mode (it ignores wait) or one shutting
+        // down. Asking again at once would be a busy loop.
+        const base = this.options.backoff?.baseMs ?? 1000;
+        const cap = this.options.backoff?.capMs ?? 300000;
+        this.liveResumeAt = Date.now() + backoffDelay(++this.earlyAnswers, base, cap);
+      } else {
+        this.earlyAnswers = 0;
+      }
+      reopen = !controller.signal.aborted;
+    } catch (e) {
+      // Cancelled: a local write, a cycle, going offline or stop() ended it; nothing failed.
+      if (controller.signal.aborted || !this.started || this.closed) return;
+      const error = e instanceof AvsyncError ? e : new AvsyncError("LOCAL_STORAGE", e instanceof Error ? e.message : String(e));
+      // A failed poll counts as a failed cycle: its state, its backoff, the pause after a
+      // refused token. The way back is a cycle, which reopens the poll when it succeeds.
+      if (this.poll === controller) this.poll = undefined;
+      await this.failed(error);
+      return;
+    } finally {
+      if (this.poll === controller) this.poll = undefined;
+    }
+    if (reopen) this.openPoll();
   }
 
   private checkOpen(): void {

@@ -463,6 +463,21 @@ export class LocalStore {
   }
 
   /**
+   * Where pulls stand: the cursor and the acknowledged operations the feed has not yet
+   * brought back. A page fetched when the mark was M may be applied only while the mark is
+   * still M: a sync in between moved the cursor, or acknowledged operations that a page
+   * asked for before their batch must not be taken as reflected (applyPulledPage's
+   * caughtUp rule).
+   */
+  async pullMark(): Promise<{ cursor: string | undefined; mark: string }> {
+    return this.run("readonly", "relaxed", async (tx) => {
+      const cursor = (await tx.objectStore("meta").get("cursor")) as string | undefined;
+      const acked = await tx.objectStore("ops").index("status").getAllKeys(IDBKeyRange.bound(["acked"], ["acked", []]));
+      return { cursor, mark: JSON.stringify([cursor ?? null, acked]) };
+    });
+  }
+
+  /**
    * Applies one page of the feed and its cursor in one transaction. A row with pending
    * operations keeps its local state; the server's is recorded for it instead. When the
    * feed is caught up, acknowledged operations are dropped and their rows take the

@@ -174,6 +174,54 @@ export async function runCycle(store: LocalStore, transport: Transport, o: Cycle
   return report;
 }
 
+export interface LiveOptions {
+  /** Seconds the server may hold the request (1 to 60, protocol §4.1). */
+  wait: number;
+  /** Changes per page (1 to 10,000). */
+  pullPageSize: number;
+  /** The transport's timeout for an ordinary request; the poll allows the wait on top. */
+  timeoutMs: number;
+  /** Ends the poll with CANCELLED while it waits; once it has a page, the page is dropped. */
+  signal: AbortSignal;
+}
+
+/** What one long-poll did. */
+export interface LiveResult {
+  /** The rows the page changed on the device (empty when dropped or empty). */
+  rows: RowKey[];
+  /** Changes in the page. */
+  changes: number;
+  /** False when the page was dropped: another sync moved the replica while it waited, or the poll was cancelled. */
+  applied: boolean;
+  /** Milliseconds the server took to answer. */
+  elapsedMs: number;
+}
+
+/**
+ * One live pull (docs/protocol.md §4.1): `GET /sync/changes?since=<stored cursor>&wait=S`,
+ * whose page is applied as a cycle's pull applies its pages. The wait holds no lock, so no
+ * other tab's or the Service Worker's sync waits behind it; the page is applied under the
+ * sync lock, and only if the pull mark (LocalStore.pullMark) did not move meanwhile.
+ * Throws the AvsyncError that stopped it (CANCELLED after `signal`).
+ */
+export async function livePull(store: LocalStore, transport: Transport, lockName: string, o: LiveOptions): Promise<LiveResult> {
+  const limit = Math.max(1, Math.min(10000, o.pullPageSize));
+  const wait = Math.max(1, Math.min(60, Math.floor(o.wait)));
+  const before = await store.pullMark();
+  const path = `/sync/changes?limit=${limit}&wait=${wait}` + (before.cursor ? `&since=${encodeURIComponent(before.cursor)}` : "");
+  const started = Date.now();
+  const reply = await transport.request("GET", path, undefined, { timeoutMs: wait * 1000 + o.timeoutMs, signal: o.signal });
+  const elapsedMs = Date.now() - started;
+  const page = decodePage(reply.body);
+  const dropped: LiveResult = { rows: [], changes: page.changes.length, applied: false, elapsedMs };
+  if (page.changes.length === 0 && page.cursor === before.cursor) return { ...dropped, applied: true };
+  return withSyncLock(lockName, async () => {
+    if (o.signal.aborted || (await store.pullMark()).mark !== before.mark) return dropped;
+    const rows = await store.applyPulledPage(page.changes, page.cursor, !page.hasMore);
+    return { rows, changes: page.changes.length, applied: true, elapsedMs };
+  });
+}
+
 /** Full jitter: a random delay in [1 ms, min(cap, base × 2^(failures−1))]. */
 export function backoffDelay(failures: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));

@@ -53,6 +53,12 @@ export function errorOfReply(status: number, body: unknown, retryAfter?: number)
   return new AvsyncError(kind, message, retryAfter === undefined ? { status } : { status, retryAfterMs: retryAfter });
 }
 
+/** One request's own limits: a longer timeout (a long-poll), and a signal that cancels it alone. */
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export class Transport {
   private readonly base: string;
   private readonly fetchFn: typeof fetch;
@@ -76,16 +82,25 @@ export class Transport {
     for (const c of this.controllers) c.abort(new AvsyncError("CANCELLED", "cancelled"));
   }
 
-  async request(method: "GET" | "POST", path: string, body?: string): Promise<Reply> {
+  /**
+   * Sends one request. Throws an AvsyncError: CANCELLED after cancelAll() or `signal`,
+   * TIMEOUT after the timeout (`timeoutMs`, else the transport's), NETWORK, or the code of
+   * a non-2xx answer (errorOfReply).
+   */
+  async request(method: "GET" | "POST", path: string, body?: string, own: RequestOptions = {}): Promise<Reply> {
     const token = this.options.token();
     if (!token) throw new AvsyncError("NOT_CONFIGURED", "no token: pass one to createClient or setToken");
+    if (own.signal?.aborted) throw new AvsyncError("CANCELLED", "the request was cancelled");
     const controller = new AbortController();
     this.controllers.add(controller);
+    const cancel = () => controller.abort();
+    own.signal?.addEventListener("abort", cancel);
     let timedOut = false;
+    const timeoutMs = own.timeoutMs ?? this.options.timeoutMs ?? 30000;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, this.options.timeoutMs ?? 30000);
+    }, timeoutMs);
     try {
       let response: Response;
       try {
@@ -95,7 +110,7 @@ export class Transport {
         if (body !== undefined) init.body = body;
         response = await this.fetchFn(this.base + path, init);
       } catch (e) {
-        if (timedOut) throw new AvsyncError("TIMEOUT", `no answer from ${this.base} within ${this.options.timeoutMs ?? 30000} ms`);
+        if (timedOut) throw new AvsyncError("TIMEOUT", `no answer from ${this.base} within ${timeoutMs} ms`);
         if (controller.signal.aborted) throw new AvsyncError("CANCELLED", "the request was cancelled");
         throw new AvsyncError("NETWORK", `cannot reach ${this.base}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -117,6 +132,7 @@ export class Transport {
       return { status: response.status, body: parsed };
     } finally {
       clearTimeout(timer);
+      own.signal?.removeEventListener("abort", cancel);
       this.controllers.delete(controller);
     }
   }

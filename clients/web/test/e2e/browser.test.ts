@@ -2,12 +2,25 @@
 // origin (the server allows it with --cors-origin) calling the package's public API. What
 // docs/client.md promises of the C++ SDK, the web client keeps: writes survive being offline
 // and a reload; tabs share one queue and push it once; a batch whose answer was lost is sent
-// again and applied once; an operation the server rejects does not hold back the rest.
+// again and applied once; an operation the server rejects does not hold back the rest; in
+// live mode another device's write reaches every tab as it commits, through one long-poll.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Page } from "playwright-core";
 
-import { AvsyncServer, Browser, StaticServer, cliDevice, launchBrowser, reload, sqlite, startProxy, startServer, startStatic } from "./harness.js";
+import {
+  AvsyncServer,
+  Browser,
+  StaticServer,
+  cliDevice,
+  launchBrowser,
+  reload,
+  sleep,
+  sqlite,
+  startProxy,
+  startServer,
+  startStatic,
+} from "./harness.js";
 
 let site: StaticServer;
 let browser: Browser;
@@ -352,6 +365,62 @@ test("an operation the server rejects waits in the failed list without holding b
     assert.equal((await status(page)).state, "idle");
   } finally {
     await page.close();
+    await s.stop();
+  }
+});
+
+/** The long-polls the server holds now (GET /healthz). */
+async function waiters(s: AvsyncServer): Promise<number> {
+  const reply = await fetch(`${s.url}/healthz`);
+  return ((await reply.json()) as { waiters: number }).waiters;
+}
+
+test("live mode: another device's write reaches both tabs within moments, through one tab's long-poll", async () => {
+  const s = await server();
+  const pages = [await browser.openPage(site.origin), await browser.openPage(site.origin)];
+  try {
+    for (const page of pages) {
+      await page.evaluate(async (o) => {
+        const w = window as any;
+        w.client = await w.avsync.createClient({ ...o, backgroundSync: false, syncIntervalMs: 3600000 });
+        w.heard = [];
+        w.client.subscribe((e: { rows: { id: string }[] }) => w.heard.push(...e.rows.map((r) => r.id)));
+        w.client.start();
+      }, { server: s.url, token: s.token, dbName: "live" });
+    }
+    // One tab holds the live lock and keeps the poll open; the other hears its pages.
+    const deadline = Date.now() + 5000;
+    while ((await waiters(s)) === 0) {
+      assert.ok(Date.now() < deadline, "no long-poll was opened");
+      await sleep(20);
+    }
+    // Another device of the tenant pushes a customer (over HTTP: the CLI's start-up would
+    // cost more than the whole delivery).
+    const id = crypto.randomUUID();
+    const push = await fetch(`${s.url}/sync/batch`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${s.createToken("other")}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        operations: [
+          { operationId: crypto.randomUUID(), entity: "customers", action: "insert", entityId: id, payload: { name: "Live" }, clientTimestamp: new Date().toISOString() },
+        ],
+      }),
+    });
+    assert.equal(push.status, 200);
+    const sent = Date.now();
+    for (const page of pages)
+      await page.waitForFunction((i) => (window as any).heard.includes(i), id, { timeout: 5000 });
+    assert.ok(Date.now() - sent < 5000);
+    for (const page of pages) {
+      const row = await page.evaluate((i) => (window as any).client.get("customers", i), id);
+      assert.equal(row.fields.name, "Live");
+      assert.equal(row.syncState, "synced");
+    }
+    await sleep(100);
+    assert.equal(await waiters(s), 1, "one poll for the two tabs, open again");
+  } finally {
+    for (const page of pages) await page.evaluate(() => (window as any).client.close()).catch(() => {});
+    for (const page of pages) await page.close();
     await s.stop();
   }
 });

@@ -334,3 +334,99 @@ test("a database that synced with one server refuses another", async () => {
   );
   await rejectsWith(createClient({ server: "ftp://x", token: "t" }), "VALIDATION_ERROR", /http:\/\/ or https:\/\//);
 });
+
+// ---- Live mode ---------------------------------------------------------------------------
+
+/** Resolves at the first event after which `done` holds (at once if it holds now). */
+function until(client: AvsyncClient, done: () => boolean): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = client.subscribe(() => {
+      if (done()) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+const polls = (server: FakeServer) => server.requests.filter((r) => r.path.includes("wait=")).length;
+
+test("live mode: another device's change reaches a started client and its subscribers with no periodic sync", async () => {
+  const { server, client } = await setup({ syncIntervalMs: 1e9 });
+  client.start();
+  await server.pollHeld();
+  const heard: ChangeEvent[] = [];
+  client.subscribe((e) => heard.push(e));
+  const id = crypto.randomUUID();
+  server.put("customers", id, { name: "from another device" });
+  await until(client, () => heard.some((e) => e.rows.some((r) => r.entity === "customers" && r.id === id)));
+  assert.equal((await client.get("customers", id))!.fields.name, "from another device");
+  assert.equal(server.requests.filter((r) => r.path.startsWith("/sync/changes") && !r.path.includes("wait=")).length, 1, "one cycle, at start");
+  assert.match(server.requests.find((r) => r.path.includes("wait="))!.path, /wait=25/);
+  await server.pollHeld(); // and the poll is open again at once
+  await client.close();
+});
+
+test("live mode: a local write cancels the open poll, is pushed at once, and the poll reopens after", async () => {
+  const { server, client } = await setup({ syncIntervalMs: 1e9, debounceMs: 10 });
+  client.start();
+  await server.pollHeld();
+  const started = Date.now();
+  await customer(client);
+  assert.equal(server.cancelledPolls, 1);
+  await until(client, () => server.appliedLog.length === 1 && client.status().state === "idle" && client.status().pending === 0);
+  assert.ok(Date.now() - started < 5000, "pushed after the debounce, not after the wait");
+  await server.pollHeld();
+  await client.close();
+});
+
+test("live mode: stop() ends the open poll at once", async () => {
+  const { server, client } = await setup({ syncIntervalMs: 1e9 });
+  client.start();
+  await server.pollHeld();
+  const started = Date.now();
+  await client.stop();
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(server.waiting, 0);
+  assert.equal(client.status().lastError, null, "a cancelled poll is not an error");
+  await client.close();
+});
+
+test("live mode: a failing poll counts as a failed cycle and backs off, then resumes", async () => {
+  const { server, client } = await setup({ syncIntervalMs: 1e9, backoff: { baseMs: 40, capMs: 80 } });
+  client.start();
+  await server.pollHeld();
+  for (let i = 0; i < 1000; ++i) server.faults.push({ kind: "network" });
+  const before = server.requests.length;
+  server.dropPolls();
+  await until(client, () => client.status().state === "offline");
+  await new Promise((r) => setTimeout(r, 300));
+  const attempts = server.requests.length - before;
+  assert.ok(attempts >= 2 && attempts <= 20, `${attempts} requests in 300 ms: backoff, not a busy loop`);
+  server.faults.length = 0;
+  await until(client, () => client.status().state === "idle");
+  await server.pollHeld();
+  await client.close();
+});
+
+test("live mode: a server that answers wait= at once pauses live mode instead of looping", async () => {
+  const { server, client } = await setup({ syncIntervalMs: 1e9, backoff: { baseMs: 1000, capMs: 60000 } });
+  server.ignoreWait = true;
+  client.start();
+  await server.requested((path) => path.includes("wait="));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(polls(server) <= 4, `${polls(server)} polls in 300 ms`);
+  assert.equal(client.status().state, "idle", "not an error: the server is only older");
+  await client.close();
+});
+
+test("live mode: liveWait 0 opens no poll", async () => {
+  const { server, client } = await setup({ syncIntervalMs: 1e9, debounceMs: 10, liveWait: 0 });
+  client.start();
+  await until(client, () => client.status().state === "idle" && server.requests.length > 0);
+  await customer(client);
+  await until(client, () => server.appliedLog.length === 1 && client.status().state === "idle" && client.status().pending === 0);
+  assert.equal(polls(server), 0);
+  await client.close();
+});
