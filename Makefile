@@ -7,7 +7,7 @@ SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build web run check test test-sanitize test-tsan bench bench-client bench-hostile bench-auth bench-web soak fuzz package clean
+.PHONY: all bootstrap configure build web run check test test-sanitize test-tsan bench bench-client bench-hostile bench-auth bench-live bench-web soak fuzz package clean
 
 all: build
 
@@ -66,6 +66,13 @@ soak: build
 # The client SDK: durable local writes per second, and a 50,000-row initial sync.
 bench-client: build
 	@scripts/bench-client $(BUILD) $(ARGS)
+
+# Live sync: how fast a pushed change reaches 1, 10 and 100 devices in live mode, on SQLite and
+# on a throwaway PostgreSQL cluster, and the server's memory, open files and shutdown time
+# with 10,000 waiting long-polls (medians of RUNS, default 3). Builds only what it runs.
+bench-live: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target avsync-live-bench avsync-server
+	@$(BUILD)/bench/avsync-live-bench --runs $(or $(RUNS),3) $(ARGS)
 
 # The web client in headless Chromium: durable local writes per second and a 50,000-row
 # initial sync, each beside raw IndexedDB doing the same work (medians of RUNS, default 5).
