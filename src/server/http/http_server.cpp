@@ -3,9 +3,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <array>
-#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,6 +17,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <iostream>
 #include <memory>
@@ -581,10 +582,8 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
           break;
         if (!subscription->arm(*response->caught_up_at)) continue;  // a commit came: read again
         live->timer.expires_at(deadline);
-        if (co_await wait_for_change(*live, stream.socket()) == WaitEnd::peer_gone) {
-          log_request(request, *response, start);  // the caller hung up: nobody to answer
-          co_return;
-        }
+        if (co_await wait_for_change(*live, stream.socket()) == WaitEnd::peer_gone)
+          co_return;  // the caller hung up: nobody to answer, nothing to log
         if (state.stopping) break;  // shutdown: the empty page at once
       }
     }
