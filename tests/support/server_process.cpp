@@ -55,18 +55,34 @@ std::filesystem::path make_temp_dir() {
   return dir;
 }
 
-// A fresh database for one ServerProcess: SQLite in `dir`, or a new PostgreSQL database.
-std::string fresh_database_url(const std::filesystem::path& dir) {
+struct FreshDatabase {
+  std::string url;
+  bool migrated;
+};
+
+// A fresh database for one ServerProcess: SQLite in `dir`, or a new PostgreSQL database
+// copied from a migrated template. The first test process on the cluster migrates the
+// template under an advisory lock; the others wait for it, then copy it, which spares each
+// test a migration's connection and statements.
+FreshDatabase fresh_database(const std::filesystem::path& dir) {
   const char* url_file = std::getenv("AVSYNC_TEST_PG_URL_FILE");
-  if (!url_file || !*url_file) return "sqlite:" + (dir / "server.db").string();
+  if (!url_file || !*url_file) return {"sqlite:" + (dir / "server.db").string(), false};
   std::string base = trim(read_file(url_file));
   if (base.empty()) throw std::runtime_error(std::string("no PostgreSQL URL in ") + url_file + " (did the cluster start?)");
+  const std::string cluster = base.substr(0, base.rfind('/') + 1);
+  const std::string tmpl = "avsync_test_template";
+  store::pg::Connection admin(base);
+  admin.exec("SELECT pg_advisory_lock(7205770)");
+  if (admin.exec("SELECT 1 FROM pg_database WHERE datname = '" + tmpl + "'").rows() == 0) {
+    admin.exec("CREATE DATABASE " + tmpl);
+    store::open_store(cluster + tmpl, {.pool_size = 1})->migrate();
+  }
+  admin.exec("SELECT pg_advisory_unlock(7205770)");
   static std::atomic<int> counter{0};
   std::string name = "avsync_t" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  store::pg::Connection admin(base);
   admin.exec("DROP DATABASE IF EXISTS " + name);
-  admin.exec("CREATE DATABASE " + name);
-  return base.substr(0, base.rfind('/') + 1) + name;
+  admin.exec("CREATE DATABASE " + name + " TEMPLATE " + tmpl);
+  return {cluster + name, true};
 }
 
 }  // namespace
@@ -143,10 +159,16 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_serve_args)
     : ServerProcess(std::string(), std::move(extra_serve_args)) {}
 
 ServerProcess::ServerProcess(std::string db_url, std::vector<std::string> extra_serve_args)
-    : dir_(make_temp_dir()),
-      db_url_(db_url.empty() ? fresh_database_url(dir_) : std::move(db_url)),
-      extra_args_(std::move(extra_serve_args)) {
-  store::open_store(db_url_, {.pool_size = 1})->migrate();
+    : dir_(make_temp_dir()), extra_args_(std::move(extra_serve_args)) {
+  bool migrated = false;
+  if (db_url.empty()) {
+    auto fresh = fresh_database(dir_);
+    db_url_ = std::move(fresh.url);
+    migrated = fresh.migrated;
+  } else {
+    db_url_ = std::move(db_url);
+  }
+  if (!migrated) store::open_store(db_url_, {.pool_size = 1})->migrate();
 }
 
 ServerProcess::~ServerProcess() {

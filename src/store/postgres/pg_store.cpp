@@ -408,8 +408,13 @@ class PgStore final : public Store {
                  {std::to_string(m.version), m.name});
       }
       c->exec("COMMIT");
-      // Fresh statistics for the planner at every start (autovacuum keeps them up after).
-      c->exec("ANALYZE");
+      // Fresh statistics for the planner at every start (autovacuum keeps them up after), for
+      // this schema's tables: a plain ANALYZE also samples every system catalog, which made
+      // it cost 100 ms on an empty database instead of 1 ms.
+      auto tables = c->exec(
+          "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables"
+          " WHERE schemaname = current_schema()");
+      c->exec("ANALYZE " + std::string(tables.text(0, 0)));
       return 0;
     });
   }
