@@ -114,10 +114,12 @@ struct SyncStatus {
   std::optional<std::string> last_sync_at;  // last complete push + pull (ISO-8601)
   std::optional<Error> last_error;          // why the last attempt failed
   std::optional<std::chrono::milliseconds> retry_in;  // engine: the backoff delay chosen
-  // Counters since this Client was opened.
+  // Counters of the data file since it was created, kept in it (so a new process, e.g.
+  // `avsync status`, reports them): operations the server acknowledged, rows applied from
+  // the feed, and sync attempts that failed and were rescheduled.
   std::uint64_t operations_pushed = 0;
   std::uint64_t rows_pulled = 0;
-  std::uint64_t retries = 0;  // sync attempts that failed and were rescheduled
+  std::uint64_t retries = 0;
 };
 
 // A row that a pull changed in the replica, as set_change_observer reports it.

@@ -33,7 +33,7 @@ constexpr std::string_view kUsage = R"(usage: avsync [--data FILE] [--json] COMM
   ENTITY list [--FIELD VALUE ...] [--limit N] [--offset N]
   ENTITY show ID
   sync [--batch-size N] [--page-size N]  one push + pull; non-zero when offline or rejected
-  status                              state, pending and failed counts, last sync
+  status                              state, pending and failed counts, last sync, counters
   watch                               run the sync engine; print state changes and pulled rows
   queue                               pending operations, then failed ones
   retry OPERATION_ID                  send a failed operation again
@@ -209,7 +209,9 @@ void print_status(const SyncStatus& s) {
             << (s.configured ? to_string(s.state)
                              : "not configured (run `avsync init --server URL --token TOKEN`)")
             << "\npending: " << s.pending << "\nfailed: " << s.failed
-            << "\nlast sync: " << (s.last_sync_at ? *s.last_sync_at : "never") << "\n";
+            << "\nlast sync: " << (s.last_sync_at ? *s.last_sync_at : "never")
+            << "\npushed: " << s.operations_pushed << "\npulled: " << s.rows_pulled
+            << "\nretries: " << s.retries << "\n";
   if (s.last_error) std::cout << "last error: " << to_string(s.last_error->code) << ": " << s.last_error->message << "\n";
   if (s.retry_in) std::cout << "retry in: " << s.retry_in->count() << " ms\n";
 }
@@ -463,8 +465,11 @@ const CommandHelp kCommandHelp[] = {
      "  --token TOKEN     a device token (avsync-server admin create-token) or the app's JWT\n"},
     {"status",
      "usage: avsync status\n\n"
-     "Prints the sync state, the pending and failed counts and the last sync. A data\n"
-     "file that does not exist is not created: exit 6, not configured.\n"},
+     "Prints the sync state, the pending and failed counts, the last sync and its error,\n"
+     "and the data file's counters since it was created: operations the server acknowledged\n"
+     "(pushed), rows applied from the feed (pulled) and failed attempts rescheduled\n"
+     "(retries). --json prints the status shape of docs/client.md. A data file that does\n"
+     "not exist is not created: exit 6, not configured.\n"},
     {"watch",
      "usage: avsync watch\n\n"
      "Runs the sync engine until SIGINT or SIGTERM, in live mode (a long-poll stays open\n"

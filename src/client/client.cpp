@@ -259,6 +259,7 @@ class Client::Impl {
         // keeps what the last finished cycle recorded.
         sync_store_.set_setting("last_error_code", to_wire(result.error().code));
         sync_store_.set_setting("last_error_message", result.error().message);
+        if (is_retried(result.error())) sync_store_.add_to_counter(client::LocalStore::kRetries, 1);
       }
       client::CycleOutcome outcome{std::move(result), synchronizer.retry_after(), std::nullopt};
       if (auto retry_at = sync_store_.earliest_retry()) {
@@ -298,7 +299,13 @@ class Client::Impl {
                                         operation_backoff_,
                                         [this](const auto& changes) { report_changes(changes); });
       auto page = synchronizer.poll_changes(mark.cursor, wait);
-      if (!page) return {std::move(page).error(), false, synchronizer.retry_after()};
+      if (!page) {
+        if (is_retried(page.error())) {
+          std::lock_guard lock(sync_mutex_);
+          sync_store_.add_to_counter(client::LocalStore::kRetries, 1);
+        }
+        return {std::move(page).error(), false, synchronizer.retry_after()};
+      }
       std::lock_guard lock(sync_mutex_);
       auto held = sync_file_lock_.hold();
       if (sync_store_.pull_mark() != mark) return {std::size_t{0}, true};
@@ -318,11 +325,22 @@ class Client::Impl {
     if (observer) observer(changes);
   }
 
+  // A failed attempt the engine schedules again (SyncStatus::retries): not one cut short by
+  // stop() or a local write, nor one that waits for a new token.
+  static bool is_retried(const Error& error) {
+    return error.code != ErrorCode::cancelled &&
+           client::next_step_for(error.code) != client::NextStep::wait_for_token;
+  }
+
   void fill_counts(SyncStatus& status) {
     try {
       std::lock_guard lock(app_mutex_);
       status.pending = app_store_.count_operations(OperationStatus::pending);
       status.failed = app_store_.count_operations(OperationStatus::failed);
+      // The file's counters, so a new process (`avsync status`) reports the device's syncs.
+      status.operations_pushed = app_store_.counter(client::LocalStore::kOperationsPushed);
+      status.rows_pulled = app_store_.counter(client::LocalStore::kRowsPulled);
+      status.retries = app_store_.counter(client::LocalStore::kRetries);
       status.configured = app_store_.setting("server_url") && app_store_.setting("token");
       status.last_sync_at = app_store_.setting("last_sync_at");
       // A fresh process reports how the last sync of this file ended.

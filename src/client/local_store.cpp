@@ -1,5 +1,7 @@
 #include "client/local_store.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "core/json.hpp"
@@ -561,7 +563,26 @@ void LocalStore::record_outcomes(const std::vector<OperationOutcome>& outcomes) 
       }
     }
   }
+  add_to_counter(kOperationsPushed,
+                 std::count_if(outcomes.begin(), outcomes.end(), [](const OperationOutcome& o) {
+                   return o.kind == OperationOutcome::Kind::acknowledged;
+                 }));
   tx.commit();
+}
+
+std::uint64_t LocalStore::counter(std::string_view key) {
+  auto value = setting(key);
+  return value ? std::strtoull(value->c_str(), nullptr, 10) : 0;
+}
+
+void LocalStore::add_to_counter(std::string_view key, std::int64_t amount) {
+  if (amount <= 0) return;
+  db_.query(
+         "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET "
+         "value = CAST(CAST(value AS INTEGER) + ?2 AS TEXT)")
+      .bind(1, key)
+      .bind(2, amount)
+      .run();
 }
 
 LocalStore::PullMark LocalStore::pull_mark() {
@@ -634,6 +655,7 @@ std::vector<ChangedRow> LocalStore::apply_pulled_page(const std::vector<PulledCh
       forget_server_state_if_untracked(*entity, id);
     }
   }
+  add_to_counter(kRowsPulled, static_cast<std::int64_t>(changes.size()));
   tx.commit();
   return changed;
 }

@@ -61,6 +61,15 @@ class LocalStore {
   void set_setting(std::string_view key, std::string_view value);
   void clear_setting(std::string_view key);
 
+  // --- the file's sync counters, since it was created (SyncStatus): operations
+  // acknowledged (record_outcomes) and rows pulled (apply_pulled_page) are counted in the
+  // transactions that record them, so they are exact across crashes; retries by the caller.
+  static constexpr std::string_view kOperationsPushed = "operations_pushed";
+  static constexpr std::string_view kRowsPulled = "rows_pulled";
+  static constexpr std::string_view kRetries = "retries";
+  std::uint64_t counter(std::string_view key);  // 0 when never counted
+  void add_to_counter(std::string_view key, std::int64_t amount);
+
   // --- local writes. `operation` was validated and `body` is its JSON element; checks the
   // replica, writes the row and enqueues in one IMMEDIATE transaction. Returns the row as
   // written (pending), or nullopt after a delete.

@@ -124,6 +124,28 @@ TEST_F(LocalStoreTest, ARowWithoutPendingOperationsTakesThePulledState) {
   EXPECT_FALSE(customer());
 }
 
+TEST_F(LocalStoreTest, TheSyncCountersCountAcknowledgementsAndPulledRowsAndSurviveReopening) {
+  EXPECT_EQ(store_->counter(LocalStore::kOperationsPushed), 0u);
+  ASSERT_TRUE(write("op-1", "customers", "insert", kCustomer, R"({"name":"Ana"})"));
+  ASSERT_TRUE(write("op-2", "customers", "update", kCustomer, R"({"name":"Ana B"})", 1));
+  ASSERT_TRUE(write("op-3", "customers", "update", kCustomer, R"({"name":"Ana C"})", 2));
+  auto due = store_->due_operations(10, 0);
+  ASSERT_EQ(due.size(), 3u);
+  store_->record_outcomes({{due[0].sequence, OperationOutcome::Kind::acknowledged, std::nullopt},
+                           {due[1].sequence, OperationOutcome::Kind::retry_later,
+                            Error{ErrorCode::internal, "later"}, 0},
+                           {due[2].sequence, OperationOutcome::Kind::rejected,
+                            Error{ErrorCode::conflict, "newer on the server"}}});
+  store_->apply_pulled_page({server_customer("Server")}, "v1.1", true);
+  PulledChange gone{find_entity("customers"), kSale, true, {}, {}, {}};
+  store_->apply_pulled_page({gone, server_customer("Server 2")}, "v1.3", true);
+  store_->add_to_counter(LocalStore::kRetries, 2);
+  store_ = std::make_unique<LocalStore>(path());
+  EXPECT_EQ(store_->counter(LocalStore::kOperationsPushed), 1u) << "only the acknowledged one";
+  EXPECT_EQ(store_->counter(LocalStore::kRowsPulled), 3u);
+  EXPECT_EQ(store_->counter(LocalStore::kRetries), 2u);
+}
+
 TEST_F(LocalStoreTest, ARejectedOperationRestoresTheServersRow) {
   store_->apply_pulled_page({server_customer("Server")}, "v1.1", true);
   ASSERT_TRUE(write("op-1", "customers", "update", kCustomer, R"({"name":"Mine"})"));

@@ -77,10 +77,15 @@ TEST_F(CliTest, AddPrintsTheNewIdAloneAndTheRowCanBeShownUpdatedAndListed) {
   auto synced = device({"--json", "sync"});
   ASSERT_EQ(synced.exit_code, kOk) << synced.err;
   EXPECT_EQ(parse_json_body(synced.out).at("pushed"), 4);
+  // A new process reports the file's counters: the 4 operations pushed, and the 3 rows the
+  // pull brought back (the feed is compacted: the customer's insert and update are one row).
   auto status = parse_json_body(device({"--json", "status"}).out);
   EXPECT_EQ(status.at("state"), "idle");
   EXPECT_EQ(status.at("pending"), 0);
   EXPECT_TRUE(status.at("lastSyncAt").is_string());
+  EXPECT_EQ(status.at("operationsPushed"), 4);
+  EXPECT_EQ(status.at("rowsPulled"), 3);
+  EXPECT_EQ(status.at("retries"), 0);
   row = parse_json_body(device({"--json", "customers", "show", id}).out);
   EXPECT_EQ(row.at("phone"), "555");
   EXPECT_TRUE(row.at("credit_limit").is_null());
@@ -138,7 +143,15 @@ TEST_F(CliTest, ExitCodesTellUsageOfflineRejectedNotFoundAndUnauthenticatedApart
   auto offline = device({"sync"});
   EXPECT_EQ(offline.exit_code, kOffline);
   EXPECT_NE(offline.err.find("NETWORK"), std::string::npos) << offline.err;
-  EXPECT_EQ(parse_json_body(device({"--json", "status"}).out).at("state"), "offline");
+  auto offline_status = parse_json_body(device({"--json", "status"}).out);
+  EXPECT_EQ(offline_status.at("state"), "offline");
+  EXPECT_EQ(offline_status.at("lastError").at("code"), "NETWORK");
+  const auto retries_before = offline_status.at("retries").as_int64();
+  EXPECT_GE(retries_before, 1);
+  EXPECT_EQ(device({"sync"}).exit_code, kOffline);
+  EXPECT_NE(device({"status"}).out.find("retries: " + std::to_string(retries_before + 1) + "\n"),
+            std::string::npos)
+      << "each failed attempt is counted in the file";
   server->start();
   EXPECT_EQ(device({"sync"}).exit_code, kOk);
 
