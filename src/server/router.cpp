@@ -90,6 +90,8 @@ HttpResponse Router::serve(const HttpRequest& request, const Admission& admissio
       case Admission::Route::changes: return get_changes(request, admission);
       case Admission::Route::health: return get_health();
       case Admission::Route::demo: return get_demo_file(request);
+      case Admission::Route::admin_ui:
+        return get_admin_ui_file(request);
       default: return serve_admin(request, admission);
     }
   } catch (...) {
@@ -146,6 +148,28 @@ constexpr std::string_view kDemoContentSecurityPolicy =
 
 bool is_demo_path(std::string_view path) {
   return path == kDemoRoot || path.starts_with(kDemoPrefix);
+}
+
+// The operations console lives at /admin/, beside the admin API's routes.
+constexpr std::string_view kAdminUiRoot = "/admin";
+constexpr std::string_view kAdminUiPrefix = "/admin/";
+constexpr std::string_view kAdminUiMethods = "GET, HEAD";
+
+// What the console may do: run its own scripts and styles and talk only to this server. No
+// inline script or style, no form posted anywhere, no frame around it: text injected into
+// the page could neither run nor send the credential elsewhere.
+constexpr std::string_view kAdminUiContentSecurityPolicy =
+    "default-src 'self'; connect-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+// /admin, /admin/ and the console's own files by their exact names. Every other /admin/...
+// path is left to the route table, so a file never hides an admin API route. Names are
+// compared as sent, never percent-decoded: the console's own URLs never encode them.
+bool is_admin_ui_path(std::string_view path, const StaticFiles& files) {
+  if (path == kAdminUiRoot || path == kAdminUiPrefix) return true;
+  if (!path.starts_with(kAdminUiPrefix)) return false;
+  const std::string_view name = path.substr(kAdminUiPrefix.size());
+  return !name.ends_with('/') && files.find(name) != nullptr;
 }
 
 // `text` with each %XX replaced by its byte; nullopt when a % is not followed by two hex
@@ -217,6 +241,17 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
       return out;
     }
     out.route = Admission::Route::demo;
+    return out;
+  }
+  if (options_.admin && options_.admin_ui && is_admin_ui_path(path, *options_.admin_ui)) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      out.refusal = error_response(ErrorCode::method_not_allowed,
+                                   "the console's files under " + std::string(kAdminUiPrefix) +
+                                       " accept " + std::string(kAdminUiMethods));
+      out.refusal->headers.emplace_back("Allow", kAdminUiMethods);
+      return out;
+    }
+    out.route = Admission::Route::admin_ui;
     return out;
   }
   const Route* route = nullptr;
@@ -391,30 +426,58 @@ HttpResponse Router::get_changes(const HttpRequest& request, const Admission& ad
   return r;
 }
 
-HttpResponse Router::get_demo_file(const HttpRequest& request) const {
-  const std::string_view path = path_of(request);
-  HttpResponse r;
-  if (path == kDemoRoot) {
-    // Relative URLs in the page resolve against /demo/, not /. A 308 keeps the method.
-    r.status = 308;
-    r.headers.emplace_back("Location", kDemoPrefix);
-    return r;
-  }
-  auto name = percent_decoded(path.substr(kDemoPrefix.size()));
-  const StaticFile* file = name ? options_.demo->find(*name) : nullptr;
+namespace {
+
+// The answer to GET or HEAD of a static file (the demo's, the console's): a 404 when there
+// is none, a 304 when the client holds this version.
+HttpResponse static_file_response(const HttpRequest& request, const StaticFile* file,
+                                  std::string_view content_security_policy) {
   if (!file) return error_response(ErrorCode::route_not_found, "no such file");
+  HttpResponse r;
   // no-cache: kept, but asked about each time (a 304 is cheap), so the files of a restarted
   // server show at the next reload.
   r.headers = {{"ETag", file->etag},
                {"Cache-Control", "no-cache"},
                {"X-Content-Type-Options", "nosniff"},
-               {"Content-Security-Policy", std::string(kDemoContentSecurityPolicy)}};
+               {"Content-Security-Policy", std::string(content_security_policy)}};
   if (names_etag(request.if_none_match, file->etag)) {
     r.status = 304;
     return r;
   }
   r.headers.emplace_back("Content-Type", file->content_type);
   r.body = file->bytes;
+  return r;
+}
+
+// The folder a page's relative URLs resolve against is the path up to its last '/': /demo
+// needs its slash. A 308 keeps the method.
+HttpResponse redirect_to(std::string_view location) {
+  HttpResponse r;
+  r.status = 308;
+  r.headers.emplace_back("Location", location);
+  return r;
+}
+
+}  // namespace
+
+HttpResponse Router::get_demo_file(const HttpRequest& request) const {
+  const std::string_view path = path_of(request);
+  if (path == kDemoRoot) return redirect_to(kDemoPrefix);
+  auto name = percent_decoded(path.substr(kDemoPrefix.size()));
+  return static_file_response(request, name ? options_.demo->find(*name) : nullptr,
+                              kDemoContentSecurityPolicy);
+}
+
+HttpResponse Router::get_admin_ui_file(const HttpRequest& request) const {
+  const std::string_view path = path_of(request);
+  if (path == kAdminUiRoot) return redirect_to(kAdminUiPrefix);
+  HttpResponse r =
+      static_file_response(request, options_.admin_ui->find(path.substr(kAdminUiPrefix.size())),
+                           kAdminUiContentSecurityPolicy);
+  // The page holds the admin credential while it is open: no other site may learn its
+  // address, nor frame it (older browsers than frame-ancestors).
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
   return r;
 }
 

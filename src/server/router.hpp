@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP API as a function from request to response (docs/protocol.md §3, §4, §6 to §8), testable
 // without a socket. With --demo it also serves the web demo app's files under /demo/
-// (docs/configuration.md), which are not part of the API. The HTTP layer (http/http_server.cpp)
+// (docs/configuration.md), and with an admin credential the operations console's files at
+// /admin/ (§7); neither is part of the API. The HTTP layer (http/http_server.cpp)
 // turns bytes into HttpRequest and enforces size and time limits before a request gets here.
 
 #include <optional>
@@ -54,6 +55,8 @@ struct RouterOptions {
   const CorsPolicy* cors = nullptr;   // not owned; nullptr: no CORS, OPTIONS is 405
   const StaticFiles* demo = nullptr;  // not owned; nullptr: no /demo/ (404)
   const ChangeHub* live = nullptr;    // not owned; /healthz reports its waiters
+  // Not owned; the operations console at /admin/, served only when `admin` is set too.
+  const StaticFiles* admin_ui = nullptr;
 };
 
 // What a request may do, decided from its head before its body is read.
@@ -61,7 +64,8 @@ struct Admission {
   enum class Route {
     batch, changes, health,
     admin_create_business, admin_create_token, admin_list_tokens, admin_revoke_token,
-    demo,  // GET or HEAD of /demo or anything under /demo/, with --demo
+    demo,      // GET or HEAD of /demo or anything under /demo/, with --demo
+    admin_ui,  // GET or HEAD of /admin, /admin/ or one of the console's files, with `admin`
   };
   std::optional<HttpResponse> refusal;   // answer this without reading the body
   Route route = Route::health;
@@ -88,7 +92,7 @@ class Router {
 
   // Step one, once the head is in (`request.body` is not read yet and is ignored): the
   // route (404, 405), the token (401), the rate limits (429) and the media type (415).
-  // The demo's files need no token and are not rate-limited, like /healthz.
+  // The demo's and the console's files need no token and are not rate-limited, like /healthz.
   // Reads the store once (the token). Never throws: a store failure is a refusal with
   // 503 UNAVAILABLE or 500 INTERNAL, like serve().
   Admission admit(const HttpRequest& request) const;
@@ -109,6 +113,7 @@ class Router {
   HttpResponse get_changes(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_health() const;
   HttpResponse get_demo_file(const HttpRequest& request) const;
+  HttpResponse get_admin_ui_file(const HttpRequest& request) const;
 
   SyncService& sync_;
   const Authenticator& auth_;

@@ -6,6 +6,7 @@
 
 #include "core/clock.hpp"
 #include "server/admin_api.hpp"
+#include "server/admin_ui.hpp"
 #include "server/auth.hpp"
 #include "server/change_hub.hpp"
 #include "server/cors.hpp"
@@ -93,6 +94,9 @@ int serve(const ServeSettings& settings) {
   Authenticator auth(*store, clock, jwt ? &*jwt : nullptr);
   std::optional<AdminApi> admin;
   if (admin_credential) admin.emplace(*store, clock, *admin_credential);
+  // The operations console comes with the admin API, from the files compiled in.
+  std::optional<StaticFiles> admin_ui;
+  if (admin) admin_ui = StaticFiles::from_embedded(admin_ui_files());
   CorsPolicy cors(settings.cors_origins);
   ThrottleOptions throttle_options;
   throttle_options.requests = {static_cast<double>(settings.rate_limit), static_cast<double>(settings.rate_burst)};
@@ -108,6 +112,7 @@ int serve(const ServeSettings& settings) {
   router_options.cors = cors.enabled() ? &cors : nullptr;
   router_options.demo = demo ? &*demo : nullptr;
   router_options.live = &live;
+  router_options.admin_ui = admin_ui ? &*admin_ui : nullptr;
   Router router(sync, auth, *store, clock, router_options);
   std::cerr << "avsync-server: bearer tokens: device tokens" << (jwt ? ", JWTs" : "")
             << (admin ? "; admin API on" : "; admin API off (no --admin-token-file)")
@@ -121,6 +126,7 @@ int serve(const ServeSettings& settings) {
       const std::string base = "http://" + ListenAddress{settings.listen.host, bound}.to_string();
       std::cout << "avsync-server listening on " << base;
       if (demo) std::cout << "; demo at " << base << "/demo/";
+      if (admin_ui) std::cout << "; console at " << base << "/admin/";
       std::cout << std::endl;
     });
   } catch (const ListenError& e) {
