@@ -103,7 +103,7 @@ namespace {
 
 struct Route {
   std::string_view method;
-  std::string_view path;  // a trailing "{name}" matches one non-empty segment
+  std::string_view path;  // a "{name}" segment matches one non-empty segment
   Admission::Route route;
 };
 constexpr Route kRoutes[] = {
@@ -114,14 +114,29 @@ constexpr Route kRoutes[] = {
     {"POST", "/admin/tokens", Admission::Route::admin_create_token},
     {"GET", "/admin/tokens", Admission::Route::admin_list_tokens},
     {"DELETE", "/admin/tokens/{id}", Admission::Route::admin_revoke_token},
+    {"GET", "/admin/businesses", Admission::Route::admin_list_businesses},
+    {"GET", "/admin/operations", Admission::Route::admin_list_operations},
+    {"GET", "/admin/conflicts", Admission::Route::admin_list_conflicts},
+    {"POST", "/admin/conflicts/{businessId}/{operationId}/resolve",
+     Admission::Route::admin_resolve_conflict},
+    {"GET", "/admin/audit", Admission::Route::admin_list_audit},
 };
 
-bool path_matches(std::string_view pattern, std::string_view path) {
-  std::size_t brace = pattern.find('{');
-  if (brace == std::string_view::npos) return pattern == path;
-  std::string_view prefix = pattern.substr(0, brace);
-  if (!path.starts_with(prefix) || path.size() == prefix.size()) return false;
-  return path.substr(prefix.size()).find('/') == std::string_view::npos;
+// Whether `path` matches `pattern`; each of its segments a {name} stands for is appended
+// to `values` (as sent, %-encoded) when given.
+bool path_matches(std::string_view pattern, std::string_view path,
+                  std::vector<std::string_view>* values = nullptr) {
+  for (;;) {
+    const std::size_t brace = pattern.find('{');
+    if (brace == std::string_view::npos) return pattern == path;
+    if (path.substr(0, brace) != pattern.substr(0, brace)) return false;
+    pattern.remove_prefix(pattern.find('}', brace) + 1);
+    path.remove_prefix(brace);
+    const std::size_t end = std::min(path.find('/'), path.size());
+    if (end == 0) return false;
+    if (values) values->push_back(path.substr(0, end));
+    path.remove_prefix(end);
+  }
 }
 
 bool is_admin(Admission::Route route) {
@@ -131,6 +146,13 @@ bool is_admin(Admission::Route route) {
 
 std::string_view path_of(const HttpRequest& request) {
   return std::string_view(request.target).substr(0, request.target.find('?'));
+}
+
+// The query string without '?', empty when there is none.
+std::string_view query_of(const HttpRequest& request) {
+  const std::size_t q = request.target.find('?');
+  return q == std::string::npos ? std::string_view()
+                                : std::string_view(request.target).substr(q + 1);
 }
 
 // The demo app lives under this prefix; its files need no token (the page takes one from
@@ -371,6 +393,25 @@ HttpResponse Router::serve_admin(const HttpRequest& request, const Admission& ad
                                    ? std::string_view(request.target).substr(path.size() + 1)
                                    : std::string_view());
     case Admission::Route::admin_revoke_token: return admin.revoke_token(path.substr(path.rfind('/') + 1));
+    case Admission::Route::admin_list_businesses:
+      return admin.list_businesses(query_of(request));
+    case Admission::Route::admin_list_operations:
+      return admin.list_operations(query_of(request));
+    case Admission::Route::admin_list_conflicts:
+      return admin.list_conflicts(query_of(request));
+    case Admission::Route::admin_list_audit:
+      return admin.list_audit(query_of(request));
+    case Admission::Route::admin_resolve_conflict: {
+      // Ids are %-encoded in the path: a business id may hold '/' or '%' (§7.4).
+      std::vector<std::string_view> segments;
+      path_matches("/admin/conflicts/{businessId}/{operationId}/resolve", path, &segments);
+      auto business_id = percent_decoded(segments.at(0));
+      auto operation_id = percent_decoded(segments.at(1));
+      if (!business_id || !operation_id)
+        return error_response(ErrorCode::bad_request, "bad %-escape in the path");
+      return admin.resolve_conflict(sync_, *business_id, *operation_id, request.body,
+                                    request.client_address);
+    }
     default: return error_response(ErrorCode::internal, "unrouted request");
   }
 }

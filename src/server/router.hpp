@@ -62,8 +62,18 @@ struct RouterOptions {
 // What a request may do, decided from its head before its body is read.
 struct Admission {
   enum class Route {
-    batch, changes, health,
-    admin_create_business, admin_create_token, admin_list_tokens, admin_revoke_token,
+    batch,
+    changes,
+    health,
+    admin_create_business,
+    admin_create_token,
+    admin_list_tokens,
+    admin_revoke_token,
+    admin_list_businesses,
+    admin_list_operations,
+    admin_list_conflicts,
+    admin_resolve_conflict,
+    admin_list_audit,
     demo,      // GET or HEAD of /demo or anything under /demo/, with --demo
     admin_ui,  // GET or HEAD of /admin, /admin/ or one of the console's files, with `admin`
   };
