@@ -159,8 +159,11 @@ TEST_F(AdminUiTest, TheConsoleNeedsNoCredentialWhileTheAdminApiBesideItStillDoes
                           {{"Content-Type", "application/json"}})
                 .status,
             401);
+  auto businesses = with_credential("GET", "/admin/businesses?limit=1");
+  EXPECT_EQ(businesses.status, 200) << businesses.body;
+  EXPECT_TRUE(parse_json_body(businesses.body).as_object().contains("businesses"));
   // The routes of the console's data are the API's, never a file of the console, whatever
-  // the method: a JSON error, never the page.
+  // the method: without the credential a JSON error, never the page.
   for (std::string target :
        {"/admin/businesses", "/admin/operations", "/admin/conflicts", "/admin/audit",
         "/admin/overview", "/admin/conflicts/b1/op1/resolve", "/admin/tokens/abc"}) {

@@ -1,6 +1,6 @@
 // @ts-check
 // The admin API as the console calls it (docs/protocol.md §7): the credential lives in this
-// tab's sessionStorage only (never localStorage, never a cookie) and travels as
+// tab's sessionStorage only (nothing lasting, no cookie) and travels as
 // `Authorization: Bearer`; every answer is JSON and every failure an ApiError carrying the
 // protocol's error code. A 401 signs the tab out (app.js listens for "unauthorized").
 
