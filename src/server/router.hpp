@@ -12,6 +12,7 @@
 #include "core/clock.hpp"
 #include "core/codec.hpp"
 #include "server/auth.hpp"
+#include "server/request_log.hpp"
 #include "server/sync_service.hpp"
 
 namespace avsync::server {
@@ -26,6 +27,7 @@ struct HttpRequest {
   std::string origin;            // the Origin header (browsers), for CORS
   std::string requested_method;  // a preflight's Access-Control-Request-Method
   std::string if_none_match;     // the If-None-Match header (the demo's files)
+  std::string request_id;        // X-Request-Id of the answer and the log (request_log.hpp)
 };
 
 struct HttpResponse {
@@ -36,6 +38,7 @@ struct HttpResponse {
   // For the request log line.
   std::string business_id;
   std::size_t operation_count = 0;
+  std::optional<ErrorCode> error;  // an error answer's code (error_response sets it)
   // A change page with nothing after the caller's cursor: the tenant's version it saw. A
   // long-poll (Admission::wait_seconds) then waits for a commit past it (§4.1).
   std::optional<std::uint64_t> caught_up_at;
@@ -46,6 +49,16 @@ class AdminApi;
 class CorsPolicy;
 class StaticFiles;
 class ChangeHub;
+class Metrics;
+class Overview;
+
+// Where GET /metrics is served (docs/protocol.md §6.2).
+enum class MetricsExposure {
+  admin,         // on this listener, as an admin route (the admin credential; 404 without one)
+  elsewhere,     // on the --metrics-listen listener: 404 here
+  metrics_only,  // this is the --metrics-listen listener: GET /metrics without credential, nothing
+                 // else
+};
 
 struct RouterOptions {
   BatchLimits batch;
@@ -54,20 +67,33 @@ struct RouterOptions {
   const CorsPolicy* cors = nullptr;   // not owned; nullptr: no CORS, OPTIONS is 405
   const StaticFiles* demo = nullptr;  // not owned; nullptr: no /demo/ (404)
   const ChangeHub* live = nullptr;    // not owned; /healthz reports its waiters
+  Metrics* metrics = nullptr;         // not owned; nullptr: nothing counted, no /metrics (404)
+  const Overview* overview = nullptr;  // not owned; nullptr: no /admin/overview (404)
+  MetricsExposure metrics_exposure = MetricsExposure::admin;
+  LogLevel log_level = LogLevel::info;  // internal errors and store failures log at error
 };
 
 // What a request may do, decided from its head before its body is read.
 struct Admission {
   enum class Route {
-    batch, changes, health,
-    admin_create_business, admin_create_token, admin_list_tokens, admin_revoke_token,
+    batch,
+    changes,
+    health,
+    admin_create_business,
+    admin_create_token,
+    admin_list_tokens,
+    admin_revoke_token,
     demo,  // GET or HEAD of /demo or anything under /demo/, with --demo
+    metrics,
+    admin_overview,
   };
   std::optional<HttpResponse> refusal;   // answer this without reading the body
   Route route = Route::health;
   std::optional<RequestContext> caller;  // /sync/* routes: who is calling
   std::string token_hash;                // /sync/* routes: the rate-limit key
   unsigned wait_seconds = 0;             // GET /sync/changes: how long to hold an empty page
+  // The route label of the request's metrics: one of route_labels(), static storage.
+  std::string_view route_label = "unknown";
 };
 
 // A route the router serves: its method and path, a {name} segment standing for any
@@ -79,6 +105,9 @@ struct RouteSpec {
 };
 // Every route, with the OPTIONS preflights of /sync/* that --cors-origin adds.
 std::vector<RouteSpec> served_routes();
+// Every value Admission::route_label takes ("POST /sync/batch", "OPTIONS /sync/batch",
+// "GET /sync/changes?wait" for a long-poll, "demo", "unknown"), for the metrics' route label.
+const std::vector<std::string>& route_labels();
 
 class Router {
  public:
@@ -109,6 +138,10 @@ class Router {
   HttpResponse get_changes(const HttpRequest& request, const Admission& admission) const;
   HttpResponse get_health() const;
   HttpResponse get_demo_file(const HttpRequest& request) const;
+  HttpResponse get_metrics() const;
+  // The answer to the exception being handled (503 or 500, counted and logged).
+  // Requires: called inside a catch block.
+  HttpResponse answer_failure(const HttpRequest& request) const;
 
   SyncService& sync_;
   const Authenticator& auth_;
