@@ -1,7 +1,6 @@
 #include "server/router.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <iostream>
 
@@ -9,6 +8,8 @@
 #include "server/admin_api.hpp"
 #include "server/change_hub.hpp"
 #include "server/cors.hpp"
+#include "server/metrics.hpp"
+#include "server/overview.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/static_files.hpp"
 
@@ -37,12 +38,16 @@ HttpResponse error_response(ErrorCode code, std::string_view message) {
   HttpResponse r;
   r.status = http_status(code);
   r.body = encode_error(code, message);
+  r.error = code;
   return r;
 }
 
 namespace {
 
-HttpResponse too_many(std::string_view what, std::chrono::milliseconds wait) {
+// A 429, counted under `reason`.
+HttpResponse too_many(Metrics* metrics, RateLimited reason, std::string_view what,
+                      std::chrono::milliseconds wait) {
+  if (metrics) metrics->count_rate_limited(reason);
   const auto seconds = std::max<std::int64_t>(1, (wait.count() + 999) / 1000);
   HttpResponse r = error_response(ErrorCode::rate_limited,
                                   std::string(what) + "; retry in " + std::to_string(seconds) + " s");
@@ -50,28 +55,28 @@ HttpResponse too_many(std::string_view what, std::chrono::milliseconds wait) {
   return r;
 }
 
-// The answer to the exception being handled: 503 when the store is unreachable, else 500
-// with an id that the log line shares. Requires: called inside a catch block.
-HttpResponse answer_failure(const HttpRequest& request) {
-  static std::atomic<std::uint64_t> next_failure_id{1};
+}  // namespace
+
+// 503 when the store is unreachable, else 500 naming the request id that the error's log
+// line and the request's line share (the message reveals nothing else).
+HttpResponse Router::answer_failure(const HttpRequest& request) const {
   std::string what = "unknown exception";
   try {
     throw;
   } catch (const store::Unavailable& e) {
-    std::cerr << "store unavailable: " << e.what() << "\n";
+    if (options_.metrics) options_.metrics->count_store_error(StoreError::unavailable);
+    std::cerr << "store unavailable (request " << request.request_id << "): " << e.what() << "\n";
     return error_response(ErrorCode::unavailable, "the store is unavailable; retry later");
   } catch (const std::exception& e) {
     what = e.what();
   } catch (...) {
   }
-  auto id = next_failure_id++;
+  if (options_.metrics) options_.metrics->count_store_error(StoreError::internal);
   std::string path = request.target.substr(0, request.target.find('?'));
-  std::cerr << "internal error #" << id << " on " << request.method.substr(0, 16) << " "
-            << path.substr(0, 256) << ": " << what << "\n";
-  return error_response(ErrorCode::internal, "internal error #" + std::to_string(id));
+  std::cerr << "internal error (request " << request.request_id << ") on "
+            << request.method.substr(0, 16) << " " << path.substr(0, 256) << ": " << what << "\n";
+  return error_response(ErrorCode::internal, "internal error; request id " + request.request_id);
 }
-
-}  // namespace
 
 Admission Router::admit(const HttpRequest& request) const {
   try {
@@ -90,8 +95,9 @@ HttpResponse Router::serve(const HttpRequest& request, const Admission& admissio
       case Admission::Route::changes: return get_changes(request, admission);
       case Admission::Route::health: return get_health();
       case Admission::Route::demo: return get_demo_file(request);
-      case Admission::Route::admin_ui:
-        return get_admin_ui_file(request);
+      case Admission::Route::admin_ui: return get_admin_ui_file(request);
+      case Admission::Route::metrics:
+        return get_metrics();
       default: return serve_admin(request, admission);
     }
   } catch (...) {
@@ -120,6 +126,8 @@ constexpr Route kRoutes[] = {
     {"POST", "/admin/conflicts/{businessId}/{operationId}/resolve",
      Admission::Route::admin_resolve_conflict},
     {"GET", "/admin/audit", Admission::Route::admin_list_audit},
+    {"GET", "/metrics", Admission::Route::metrics},
+    {"GET", "/admin/overview", Admission::Route::admin_overview},
 };
 
 // Whether `path` matches `pattern`; each of its segments a {name} stands for is appended
@@ -234,6 +242,15 @@ bool names_etag(std::string_view header, std::string_view etag) {
   return false;
 }
 
+// The route label of a kRoutes entry, or of its preflight.
+std::string_view label_of(std::string_view method, std::string_view path) {
+  for (const std::string& label : route_labels())
+    if (label.size() == method.size() + 1 + path.size() && label.starts_with(method) &&
+        label.ends_with(path) && label[method.size()] == ' ')
+      return label;
+  return kUnknownRoute;
+}
+
 }  // namespace
 
 std::vector<RouteSpec> served_routes() {
@@ -245,6 +262,20 @@ std::vector<RouteSpec> served_routes() {
   return out;
 }
 
+const std::vector<std::string>& route_labels() {
+  static const std::vector<std::string> labels = [] {
+    std::vector<std::string> out;
+    for (const RouteSpec& r : served_routes())
+      out.push_back(std::string(r.method) + " " + std::string(r.path));
+    out.emplace_back(kLongPollRoute);
+    out.emplace_back("demo");
+    out.emplace_back("console");
+    out.emplace_back(kUnknownRoute);
+    return out;
+  }();
+  return labels;
+}
+
 void Router::decorate(const HttpRequest& request, HttpResponse& response) const {
   // A preflight's answer was decided by CorsPolicy::preflight, headers included.
   if (options_.cors && request.method != "OPTIONS" && path_of(request).starts_with("/sync/"))
@@ -254,7 +285,23 @@ void Router::decorate(const HttpRequest& request, HttpResponse& response) const 
 Admission Router::admit_unguarded(const HttpRequest& request) const {
   const std::string_view path = path_of(request);
   Admission out;
+  if (options_.metrics_exposure == MetricsExposure::metrics_only) {
+    if (path != "/metrics") {
+      out.refusal =
+          error_response(ErrorCode::route_not_found, "this address serves GET /metrics only");
+      return out;
+    }
+    out.route_label = label_of("GET", "/metrics");
+    if (request.method != "GET") {
+      out.refusal = error_response(ErrorCode::method_not_allowed, "/metrics accepts GET");
+      out.refusal->headers.emplace_back("Allow", "GET");
+      return out;
+    }
+    out.route = Admission::Route::metrics;
+    return out;
+  }
   if (options_.demo && is_demo_path(path)) {
+    out.route_label = "demo";
     if (request.method != "GET" && request.method != "HEAD") {
       out.refusal =
           error_response(ErrorCode::method_not_allowed,
@@ -266,6 +313,7 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
     return out;
   }
   if (options_.admin && options_.admin_ui && is_admin_ui_path(path, *options_.admin_ui)) {
+    out.route_label = "console";
     if (request.method != "GET" && request.method != "HEAD") {
       out.refusal = error_response(ErrorCode::method_not_allowed,
                                    "the console's files under " + std::string(kAdminUiPrefix) +
@@ -281,6 +329,10 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
   for (const Route& r : kRoutes) {
     if (!path_matches(r.path, path)) continue;
     if (is_admin(r.route) && !options_.admin) continue;  // no credential: no admin API at all
+    if (r.route == Admission::Route::metrics &&
+        (!options_.metrics || options_.metrics_exposure != MetricsExposure::admin))
+      continue;
+    if (r.route == Admission::Route::admin_overview && !options_.overview) continue;
     allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
     if (r.method == request.method) route = &r;
   }
@@ -290,6 +342,7 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
     return out;
   }
   if (!route && request.method == "OPTIONS" && options_.cors && path.starts_with("/sync/")) {
+    out.route_label = label_of("OPTIONS", path);
     out.refusal = options_.cors->preflight(request.origin, request.requested_method, allowed);
     return out;
   }
@@ -299,13 +352,17 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
     return out;
   }
   out.route = route->route;
+  out.route_label = label_of(route->method, route->path);
   if (out.route == Admission::Route::health) return out;
   if (is_admin(out.route)) {
     if (!options_.admin->authorized(request.authorization)) {
       auto wait = options_.throttle ? options_.throttle->malformed(request.client_address,
                                                                    std::chrono::steady_clock::now())
                                     : std::nullopt;
-      out.refusal = wait ? too_many("too many failed authentications from this address", *wait)
+      if (!wait && options_.metrics)
+        options_.metrics->count_auth_failure(AuthFailure::admin_credential);
+      out.refusal = wait ? too_many(options_.metrics, RateLimited::failed_authentications,
+                                    "too many failed authentications from this address", *wait)
                          : error_response(ErrorCode::unauthenticated,
                                           "the admin API takes the admin credential only");
       return out;
@@ -321,6 +378,7 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
                                                 ? std::string_view()
                                                 : std::string_view(request.target).substr(q + 1)))
       out.wait_seconds = decoded->wait_seconds;
+    if (out.wait_seconds > 0) out.route_label = kLongPollRoute;
   }
   if (request.method == "POST" && !is_json_media_type(request.content_type)) {
     out.refusal = error_response(ErrorCode::unsupported_media_type, "Content-Type must be application/json");
@@ -332,13 +390,20 @@ Admission Router::admit_unguarded(const HttpRequest& request) const {
 
 void Router::authenticate(const HttpRequest& request, Admission& out) const {
   Throttle* throttle = options_.throttle;
+  Metrics* metrics = options_.metrics;
+  auto failed = [metrics](AuthFailure reason) {
+    if (metrics) metrics->count_auth_failure(reason);
+  };
   const auto now = std::chrono::steady_clock::now();
   auto token = bearer_token(request.authorization);
   if (!token) {
-    if (auto wait = throttle ? throttle->malformed(request.client_address, now) : std::nullopt)
-      out.refusal = too_many("too many failed authentications from this address", *wait);
-    else
+    if (auto wait = throttle ? throttle->malformed(request.client_address, now) : std::nullopt) {
+      out.refusal = too_many(metrics, RateLimited::failed_authentications,
+                             "too many failed authentications from this address", *wait);
+    } else {
+      failed(AuthFailure::missing);
       out.refusal = error_response(token.error().code, token.error().message);
+    }
     return;
   }
   out.token_hash = hash_token(*token);
@@ -347,12 +412,16 @@ void Router::authenticate(const HttpRequest& request, Admission& out) const {
     switch (decision.verdict) {
       case Throttle::Verdict::go_on: break;
       case Throttle::Verdict::too_many_requests:
-        out.refusal = too_many("too many requests for this token", decision.retry_after);
+        out.refusal = too_many(metrics, RateLimited::token_requests,
+                               "too many requests for this token", decision.retry_after);
         return;
       case Throttle::Verdict::too_many_failures:
-        out.refusal = too_many("too many failed authentications from this address", decision.retry_after);
+        out.refusal =
+            too_many(metrics, RateLimited::failed_authentications,
+                     "too many failed authentications from this address", decision.retry_after);
         return;
       case Throttle::Verdict::unknown_token:
+        failed(AuthFailure::unknown);
         out.refusal = error_response(ErrorCode::unauthenticated, "unknown token");
         return;
     }
@@ -371,11 +440,24 @@ void Router::authenticate(const HttpRequest& request, Admission& out) const {
   }
   switch (identity.status) {
     case Status::valid: out.caller = std::move(identity.context); return;
-    case Status::unknown: out.refusal = error_response(ErrorCode::unauthenticated, "unknown token"); return;
-    case Status::revoked: out.refusal = error_response(ErrorCode::unauthenticated, "token revoked"); return;
-    case Status::expired: out.refusal = error_response(ErrorCode::unauthenticated, "token expired"); return;
-    case Status::invalid: out.refusal = error_response(ErrorCode::unauthenticated, identity.reason); return;
+    case Status::unknown:
+      failed(AuthFailure::unknown);
+      out.refusal = error_response(ErrorCode::unauthenticated, "unknown token");
+      return;
+    case Status::revoked:
+      failed(AuthFailure::revoked);
+      out.refusal = error_response(ErrorCode::unauthenticated, "token revoked");
+      return;
+    case Status::expired:
+      failed(AuthFailure::expired);
+      out.refusal = error_response(ErrorCode::unauthenticated, "token expired");
+      return;
+    case Status::invalid:
+      failed(AuthFailure::invalid_jwt);
+      out.refusal = error_response(ErrorCode::unauthenticated, identity.reason);
+      return;
     case Status::unavailable:
+      if (metrics) metrics->count_store_error(StoreError::unavailable);
       out.refusal = error_response(ErrorCode::unavailable, identity.reason);
       out.refusal->headers.emplace_back("Retry-After", "1");
       return;
@@ -412,6 +494,8 @@ HttpResponse Router::serve_admin(const HttpRequest& request, const Admission& ad
       return admin.resolve_conflict(sync_, *business_id, *operation_id, request.body,
                                     request.client_address);
     }
+    case Admission::Route::admin_overview:
+      return json_response(options_.overview->to_json());
     default: return error_response(ErrorCode::internal, "unrouted request");
   }
 }
@@ -427,12 +511,14 @@ HttpResponse Router::post_batch(const HttpRequest& request, const Admission& adm
   if (options_.throttle) {
     if (auto wait = options_.throttle->take_operations(admission.token_hash, batch->operations.size(),
                                                        std::chrono::steady_clock::now())) {
-      HttpResponse r = too_many("too many operations for this token; nothing was applied", *wait);
+      HttpResponse r = too_many(options_.metrics, RateLimited::token_operations,
+                                "too many operations for this token; nothing was applied", *wait);
       r.business_id = caller.business_id;
       return r;
     }
   }
   auto outcome = sync_.apply_batch(caller, batch->operations);
+  if (options_.metrics) options_.metrics->count_batch();
   HttpResponse r = json_response(
       encode_batch_response(outcome.results, encode_cursor(outcome.version), clock_.now()));
   r.business_id = caller.business_id;
@@ -460,6 +546,7 @@ HttpResponse Router::get_changes(const HttpRequest& request, const Admission& ad
   if (change_query.after_version > page.latest_version)
     return error_response(ErrorCode::bad_request,
                           "since is a cursor this feed never issued; sync again from the beginning");
+  if (options_.metrics) options_.metrics->count_pull(page.changes.size());
   HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
   r.business_id = caller.business_id;
   r.operation_count = page.changes.size();
@@ -519,6 +606,14 @@ HttpResponse Router::get_admin_ui_file(const HttpRequest& request) const {
   // address, nor frame it (older browsers than frame-ancestors).
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   r.headers.emplace_back("X-Frame-Options", "DENY");
+  return r;
+}
+
+HttpResponse Router::get_metrics() const {
+  HttpResponse r;
+  r.body = options_.metrics->render({.live_waiters = options_.live ? options_.live->waiters() : 0});
+  r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 

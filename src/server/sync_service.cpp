@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/validation.hpp"
+#include "server/metrics.hpp"
 
 namespace avsync::server {
 namespace {
@@ -257,6 +258,33 @@ struct SyncService::Prepared {
   bool payload_fits;       // every number of the payload fits_numeric
 };
 
+namespace {
+
+// Counts each operation under its entity and action (as validated, else as sent when the
+// protocol knows them) and its outcome.
+template <typename PreparedList>
+void count_outcomes(Metrics& metrics, const PreparedList& prepared,
+                    const std::vector<OperationResult>& results) {
+  for (std::size_t i = 0; i < prepared.size() && i < results.size(); ++i) {
+    const auto& p = prepared[i];
+    const EntitySpec* entity = p.valid ? p.valid->entity : find_entity(p.record.entity);
+    std::optional<Action> action;
+    if (p.valid)
+      action = p.valid->action;
+    else if (p.record.action == "insert")
+      action = Action::insert;
+    else if (p.record.action == "update")
+      action = Action::update;
+    else if (p.record.action == "delete")
+      action = Action::remove;
+    const auto& error = results[i].error;
+    metrics.count_operation(entity, action,
+                            error ? std::optional<ErrorCode>(error->code) : std::nullopt);
+  }
+}
+
+}  // namespace
+
 BatchOutcome SyncService::apply_batch(const RequestContext& context,
                                       const std::vector<Operation>& operations) {
   // Validation and the log record need no database: prepare them before taking the
@@ -292,6 +320,7 @@ BatchOutcome SyncService::apply_batch(const RequestContext& context,
     }
     std::move(done.begin(), done.end(), std::back_inserter(outcome.results));
   }
+  if (metrics_) count_outcomes(*metrics_, prepared, outcome.results);
   return outcome;
 }
 

@@ -12,6 +12,8 @@
 
 namespace avsync::server {
 
+class Metrics;
+
 // What a batch did: one result per operation, and the tenant's feed version once its
 // last transaction committed (the batch answer's write checkpoint, §3).
 struct BatchOutcome {
@@ -36,8 +38,10 @@ class SyncService {
  public:
   // `commits`, when given, hears of every transaction this service commits (the tenant and
   // its new version), at once, so this server's long-polls wake without the store's watch.
-  SyncService(store::Store& store, const Clock& clock, store::ChangeSink* commits = nullptr)
-      : store_(store), clock_(clock), commits_(commits) {}
+  // `metrics`, when given, counts every operation's outcome.
+  SyncService(store::Store& store, const Clock& clock, store::ChangeSink* commits = nullptr,
+              Metrics* metrics = nullptr)
+      : store_(store), clock_(clock), commits_(commits), metrics_(metrics) {}
 
   // Applies the operations in order, each atomic on its own behind a savepoint, in one
   // store transaction (one durable commit) per store::max_operations_per_transaction()
@@ -92,6 +96,7 @@ class SyncService {
   store::Store& store_;
   const Clock& clock_;
   store::ChangeSink* commits_;
+  Metrics* metrics_;
 };
 
 }  // namespace avsync::server

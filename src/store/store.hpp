@@ -12,6 +12,7 @@
 // database refused a value the batch carries (a client's mistake validation missed);
 // another std::exception for anything else (disk error, corruption, a bug of ours).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -315,6 +316,18 @@ class Store {
 // Rows deleted per transaction by Store::prune_operations.
 inline constexpr std::size_t kPruneChunkRows = 1000;
 
+// Hears what a store does that the server's metrics count. Called on the thread doing the
+// work, while it does it: an implementation must be thread-safe, cheap and must not throw.
+class StoreObserver {
+ public:
+  virtual ~StoreObserver() = default;
+  // PostgreSQL: a request waited this long for a free pooled connection (only when it had
+  // to wait).
+  virtual void pool_waited(std::chrono::steady_clock::duration wait) noexcept = 0;
+  // SQLite: one group commit made durable this many batches together.
+  virtual void group_committed(std::size_t batches) noexcept = 0;
+};
+
 struct StoreOptions {
   // Connections: PostgreSQL's pool for every request; SQLite's readers beside its writer.
   std::size_t pool_size = 4;
@@ -322,6 +335,8 @@ struct StoreOptions {
   // copied it all into the database (PRAGMA journal_size_limit). Without it the WAL keeps
   // its largest size forever.
   std::int64_t sqlite_wal_size_limit = 64 << 20;
+  // Not owned; must outlive the store. nullptr: nobody hears.
+  StoreObserver* observer = nullptr;
 };
 
 // Opens the store a --db URL names: "sqlite:PATH" or "postgresql://..." ("postgres://").

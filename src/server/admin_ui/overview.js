@@ -13,7 +13,7 @@ const rate = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixe
 const kSeries = [
   { key: "requestsPerSecond", title: "Requests per second", format: rate, now: rate },
   { key: "operationsPerSecond", title: "Operations per second", format: rate, now: rate },
-  { key: "errorRate", title: "Error rate", format: (/** @type {number} */ v) => `${Math.round(v * 100)} %`, now: percent },
+  { key: "errorRate", title: "Error rate", format: (/** @type {number} */ v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`, now: percent },
   { key: "p99Ms", title: "p99 latency", format: (/** @type {number} */ v) => `${rate(v)} ms`, now: (/** @type {number | null} */ v) => (v === null ? "–" : `${rate(v)} ms`) },
 ];
 
@@ -32,7 +32,7 @@ export function mount(main) {
       const answer = await api.get("/admin/overview");
       if (stopped) return;
       draw(body, answer);
-      status.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC · ${answer.samples.length} samples`;
+      status.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC · ${answer.samples.length} sample${answer.samples.length === 1 ? "" : "s"}`;
     } catch (error) {
       if (stopped) return;
       clear(body);

@@ -65,7 +65,8 @@ std::string text_array(const std::vector<std::optional<std::string_view>>& value
 // Connections shared by all threads; a broken one is dropped and replaced on next use.
 class Pool {
  public:
-  Pool(std::string url, std::size_t size) : url_(std::move(url)), size_(std::max<std::size_t>(1, size)) {}
+  Pool(std::string url, std::size_t size, StoreObserver* observer)
+      : url_(std::move(url)), size_(std::max<std::size_t>(1, size)), observer_(observer) {}
 
   class Lease {
    public:
@@ -86,7 +87,12 @@ class Pool {
   Lease take() {
     std::unique_lock lock(mutex_);
     for (;;) {
-      available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+      if (idle_.empty() && open_ >= size_) {
+        // Every connection is leased: the wait is what the pool's metrics count.
+        const auto since = std::chrono::steady_clock::now();
+        available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+        if (observer_) observer_->pool_waited(std::chrono::steady_clock::now() - since);
+      }
       if (idle_.empty()) break;
       auto c = std::move(idle_.back());
       idle_.pop_back();
@@ -119,6 +125,7 @@ class Pool {
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_ = 0;  // connections in existence, idle or leased
+  StoreObserver* observer_;  // may be nullptr
 };
 
 // A row of search_operations_sql or read_operation_sql (SearchColumns).
@@ -455,7 +462,7 @@ class PgBatch final : public BatchTransaction {
 class PgStore final : public Store {
  public:
   PgStore(const std::string& url, const StoreOptions& options)
-      : url_(url), pool_(url, options.pool_size) {}
+      : url_(url), pool_(url, options.pool_size, options.observer) {}
 
   void migrate() override {
     guarded([&] {

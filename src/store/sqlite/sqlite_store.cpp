@@ -286,6 +286,10 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const StoreOptions& options)
       : path_(path),
         writer_(path, Database::Access::read_write),
+        groups_(writer_, {.committed =
+                              [observer = options.observer](std::size_t batches) {
+                                if (observer) observer->group_committed(batches);
+                              }}),
         readers_(path, std::max<std::size_t>(1, options.pool_size)) {
     // The writer touches index pages all over the file; a larger cache than SQLite's
     // 2 MiB default saves re-reading them on every batch. Readers keep the default.
@@ -618,7 +622,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   Database writer_;
-  GroupCommit groups_{writer_};
+  GroupCommit groups_;
   ReaderPool readers_;
   EntityStatements sql_{Placeholders::sqlite};
   std::mutex checkpoint_mutex_;
