@@ -7,7 +7,7 @@ SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build web run check test test-sanitize test-tsan bench bench-client bench-hostile bench-auth bench-live bench-web soak fuzz package clean
+.PHONY: all bootstrap configure build web run check test test-sanitize test-tsan bench bench-overhead bench-client bench-hostile bench-auth bench-live bench-web soak fuzz package clean
 
 all: build
 
@@ -44,6 +44,11 @@ test: check
 
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
+
+# What metrics cost push throughput: this build's server against BASE (another build's
+# avsync-server), alternately, scraping /metrics every second (scripts/bench-overhead).
+bench-overhead: build
+	@scripts/bench-overhead $(BUILD) $(BASE) $(ARGS)
 
 # The server under hostile load (idle connections, large pulls, large bodies), each figure
 # beside its baseline; ARGS="--db postgres" for PostgreSQL.

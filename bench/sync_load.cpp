@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -49,6 +50,7 @@ struct Options {
   int fair_senders = 4;     // tenant A's concurrent senders
   int fair_batch_size = 500;
   int fair_baseline = 100;  // B's one-operation batches with A idle
+  int scrape_ms = 0;        // GET /metrics (admin credential) this often during the push; 0: never
 };
 
 // An hour ago plus `offset_ms`: every batch a seller builds is stamped later than the one
@@ -167,6 +169,15 @@ int run(const Options& o) {
   // Eight clients share one token, far past a device's rate: this measures the server, so
   // the per-token limit is off.
   std::vector<std::string> serve_args{"--rate-limit", "0", "--op-rate-limit", "0"};
+  // A scraper reads /metrics as Prometheus would, with the admin credential (a server built
+  // before /metrics existed answers it 404: the same request, without the rendering).
+  constexpr char kAdminCredential[] = "adm_bench0scraper0credential0000000000000";
+  const auto credential_file = std::filesystem::temp_directory_path() /
+                               ("avsync-bench-admin-" + std::to_string(::getpid()));
+  if (o.scrape_ms > 0) {
+    std::ofstream(credential_file) << kAdminCredential;
+    serve_args.insert(serve_args.end(), {"--admin-token-file", credential_file.string()});
+  }
   if (!o.threads.empty()) serve_args.insert(serve_args.end(), {"--threads", o.threads});
   if (!o.db_pool.empty()) serve_args.insert(serve_args.end(), {"--db-pool", o.db_pool});
   auto server = o.db.empty() ? std::make_unique<ServerProcess>(serve_args)
@@ -205,6 +216,17 @@ int run(const Options& o) {
     for (int b = 0; b < o.batches_per_client; ++b)
       bodies[static_cast<std::size_t>(c)].push_back(mixed_batch(rng, o.batch_size, b, customers));
   }
+  std::atomic<long> scrapes{0}, scraped_bytes{0};
+  std::thread scraper([&] {
+    if (o.scrape_ms <= 0) return;
+    HttpClient client(server->port());
+    while (pushing) {
+      auto res = client.request("GET", "/metrics", "", {{"Authorization", std::string("Bearer ") + kAdminCredential}});
+      ++scrapes;
+      scraped_bytes += static_cast<long>(res.body.size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.scrape_ms));
+    }
+  });
   const double cpu_before_push = cpu_seconds(server->pid());
   auto push_start = Clock::now();
   std::vector<std::thread> sellers;
@@ -251,6 +273,8 @@ int run(const Options& o) {
   }
   pushing = false;
   follower.join();
+  scraper.join();
+  if (o.scrape_ms > 0) std::filesystem::remove(credential_file);
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   long total_ops = static_cast<long>(o.clients) * o.batches_per_client * o.batch_size;
@@ -302,6 +326,7 @@ int run(const Options& o) {
     std::printf(" fair_b_idle_p50_ms=%.2f fair_b_p50_ms=%.2f fair_b_p99_ms=%.2f fair_b_batches=%zu fair_a_ops_per_s=%.0f"
                 " fair_failures=%ld",
                 fair.b_idle_p50_ms, fair.b_p50_ms, fair.b_p99_ms, fair.b_batches, fair.a_ops_per_s, fair.failures);
+  if (o.scrape_ms > 0) std::printf(" scrapes=%ld scraped_bytes=%ld", scrapes.load(), scraped_bytes.load());
   std::printf("\n");
   return failures == 0 && pulled == o.pull_rows && fair.failures == 0 ? 0 : 1;
 }
@@ -323,10 +348,13 @@ int main(int argc, char** argv) {
     else if (flag == "--fair-batches") o.fair_batches = std::stoi(value);
     else if (flag == "--fair-senders") o.fair_senders = std::stoi(value);
     else if (flag == "--fair-batch-size") o.fair_batch_size = std::stoi(value);
+    else if (flag == "--scrape-metrics-ms") o.scrape_ms = std::stoi(value);
+    else if (flag == "--server-binary") setenv("AVSYNC_SERVER_BIN_OVERRIDE", value.c_str(), 1);
     else {
       std::cerr << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] [--pull-rows N]"
                    " [--server-threads N] [--db-pool N] [--naive-ops N] [--fair-batches N (0: no fairness phase)]"
-                   " [--fair-senders N] [--fair-batch-size N]\n";
+                   " [--fair-senders N] [--fair-batch-size N] [--scrape-metrics-ms MS (0: no scraping)]"
+                   " [--server-binary PATH (another avsync-server build)]\n";
       return 2;
     }
   }

@@ -1,6 +1,8 @@
 #pragma once
 // The admin API (docs/protocol.md §7): businesses and device tokens over HTTP,
-// for an app's backend that prefers opaque tokens to JWTs. Only the operator's credential
+// for an app's backend that prefers opaque tokens to JWTs, and the operations console's
+// data (§7.2 to §7.5): businesses' activity, the operation log, conflicts and their audit. Only the
+// operator's credential
 // (--admin-token-file) opens it: never a tenant token, never a JWT. Without a credential
 // configured the routes do not exist (404).
 
@@ -14,6 +16,7 @@
 namespace avsync::server {
 
 struct HttpResponse;
+class SyncService;
 
 // The credential in `path`: the file's text without surrounding whitespace, at least 32
 // characters of printable ASCII. An error names the file and the reason.
@@ -35,6 +38,26 @@ class AdminApi {
   HttpResponse list_tokens(std::string_view query) const;
   // DELETE /admin/tokens/{id} -> 200 {"id", "revoked": true}; 404 for an unknown id.
   HttpResponse revoke_token(std::string_view id) const;
+
+  // The operations console. Listings are newest first (businesses: by id) and paged by an
+  // opaque cursor (nextCursor; null on the last page); a malformed filter, limit or cursor
+  // is 400 and reads nothing. Each reads the store only; a store failure throws.
+  // GET /admin/businesses?limit=&cursor= -> 200 {"businesses": [...], "nextCursor"}.
+  HttpResponse list_businesses(std::string_view query) const;
+  // GET
+  // /admin/operations?businessId=&status=&entity=&errorCode=&from=&to=&operationId=&limit=&cursor=
+  HttpResponse list_operations(std::string_view query) const;
+  // GET /admin/conflicts?businessId=&limit=&cursor= -> failed operations not resolved yet,
+  // each with the current server row of what it wrote.
+  HttpResponse list_conflicts(std::string_view query) const;
+  // POST /admin/conflicts/{businessId}/{operationId}/resolve {"resolution", "by"?}, the
+  // ids already %-decoded; `address` is the caller's, for the audit. Writes through
+  // `sync` (SyncService::resolve_conflict): 200, or 404 / 409 / 422 with nothing changed.
+  HttpResponse resolve_conflict(SyncService& sync, std::string_view business_id,
+                                std::string_view operation_id, std::string_view body,
+                                std::string_view address) const;
+  // GET /admin/audit?businessId=&limit=&cursor= -> 200 {"audit": [...], "nextCursor"}.
+  HttpResponse list_audit(std::string_view query) const;
 
  private:
   store::Store& store_;

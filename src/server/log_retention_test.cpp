@@ -63,6 +63,22 @@ class RecordingStore final : public store::Store {
   std::vector<store::TokenInfo> list_tokens(std::string_view) override { return {}; }
   std::optional<store::TokenRecord> find_token(std::string_view) override { return std::nullopt; }
   bool revoke_token(std::string_view, std::string_view) override { return false; }
+  std::vector<store::BusinessSummary> list_businesses(std::string_view, std::size_t,
+                                                      std::string_view, UnixMillis) override {
+    return {};
+  }
+  std::vector<store::LoggedOperation> search_operations(const store::OperationSearch&) override {
+    return {};
+  }
+  std::optional<store::StoredRow> read_row(std::string_view, const EntitySpec&,
+                                           std::string_view) override {
+    return std::nullopt;
+  }
+  std::vector<store::ResolutionRecord> list_resolutions(const std::optional<std::string>&,
+                                                        const std::optional<store::ListPosition>&,
+                                                        std::size_t) override {
+    return {};
+  }
 
  private:
   std::mutex mutex_;

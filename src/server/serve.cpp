@@ -6,12 +6,15 @@
 
 #include "core/clock.hpp"
 #include "server/admin_api.hpp"
+#include "server/admin_ui.hpp"
 #include "server/auth.hpp"
 #include "server/change_hub.hpp"
 #include "server/cors.hpp"
 #include "server/http/http_server.hpp"
 #include "server/jwt.hpp"
 #include "server/log_retention.hpp"
+#include "server/metrics.hpp"
+#include "server/overview.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/router.hpp"
 #include "server/settings.hpp"
@@ -80,7 +83,10 @@ int serve(const ServeSettings& settings) {
     }
     demo = std::move(*loaded);
   }
-  auto store = store::open_store(settings.db, {.pool_size = settings.db_pool});
+  // Counted from the start: the store's pool and group commits report to it.
+  Metrics metrics(route_labels(), static_cast<double>(clock.now()) / 1000.0);
+  auto store =
+      store::open_store(settings.db, {.pool_size = settings.db_pool, .observer = &metrics});
   store->migrate();
   // Prunes the operation log past the window, at start and hourly (docs/security.md).
   LogRetention retention(*store, clock, settings.log_retention);
@@ -89,10 +95,13 @@ int serve(const ServeSettings& settings) {
   ChangeHub live;
   http.live = &live;
   auto watch = store->watch_changes(live);
-  SyncService sync(*store, clock, &live);
+  SyncService sync(*store, clock, &live, &metrics);
   Authenticator auth(*store, clock, jwt ? &*jwt : nullptr);
   std::optional<AdminApi> admin;
   if (admin_credential) admin.emplace(*store, clock, *admin_credential);
+  // The operations console comes with the admin API, from the files compiled in.
+  std::optional<StaticFiles> admin_ui;
+  if (admin) admin_ui = StaticFiles::from_embedded(admin_ui_files());
   CorsPolicy cors(settings.cors_origins);
   ThrottleOptions throttle_options;
   throttle_options.requests = {static_cast<double>(settings.rate_limit), static_cast<double>(settings.rate_burst)};
@@ -108,6 +117,34 @@ int serve(const ServeSettings& settings) {
   router_options.cors = cors.enabled() ? &cors : nullptr;
   router_options.demo = demo ? &*demo : nullptr;
   router_options.live = &live;
+  router_options.admin_ui = admin_ui ? &*admin_ui : nullptr;
+  // The overview's series, sampled every 10 s (docs/protocol.md §7).
+  Overview overview(metrics, clock.now());
+  OverviewSampler sampler(overview, clock);
+  router_options.metrics = &metrics;
+  router_options.overview = &overview;
+  router_options.log_level = *parse_log_level(settings.log_level);
+  http.metrics = &metrics;
+  http.log_level = router_options.log_level;
+  std::optional<Router> metrics_router;
+  if (settings.metrics_listen) {
+    router_options.metrics_exposure = MetricsExposure::elsewhere;
+    RouterOptions only_metrics;
+    only_metrics.metrics = &metrics;
+    only_metrics.live = &live;
+    only_metrics.log_level = router_options.log_level;
+    only_metrics.metrics_exposure = MetricsExposure::metrics_only;
+    metrics_router.emplace(sync, auth, *store, clock, only_metrics);
+    const ListenAddress address = *parse_listen_address(*settings.metrics_listen);
+    http.metrics_listener =
+        MetricsListener{.host = address.host,
+                        .port = address.port,
+                        .router = &*metrics_router,
+                        .on_listening = [host = address.host](std::uint16_t bound) {
+                          std::cerr << "avsync-server: metrics at http://"
+                                    << ListenAddress{host, bound}.to_string() << "/metrics\n";
+                        }};
+  }
   Router router(sync, auth, *store, clock, router_options);
   std::cerr << "avsync-server: bearer tokens: device tokens" << (jwt ? ", JWTs" : "")
             << (admin ? "; admin API on" : "; admin API off (no --admin-token-file)")
@@ -121,15 +158,21 @@ int serve(const ServeSettings& settings) {
       const std::string base = "http://" + ListenAddress{settings.listen.host, bound}.to_string();
       std::cout << "avsync-server listening on " << base;
       if (demo) std::cout << "; demo at " << base << "/demo/";
+      if (admin_ui) std::cout << "; console at " << base << "/admin/";
       std::cout << std::endl;
     });
   } catch (const ListenError& e) {
     // Said plainly, with the way out: a port already taken is the first thing a newcomer meets.
-    std::cerr << "avsync-server: cannot listen on " << settings.listen.to_string() << ": " << e.code().message()
-              << (e.code() == std::errc::address_in_use
+    const bool metrics_address = std::string_view(e.what()).starts_with("metrics");
+    std::cerr << "avsync-server: cannot listen on "
+              << (metrics_address ? *settings.metrics_listen : settings.listen.to_string()) << ": "
+              << e.code().message()
+              << (e.code() != std::errc::address_in_use ? ""
+                  : metrics_address
                       ? " (another program is listening there; choose another address with "
-                        "--listen HOST:PORT or AVSYNC_LISTEN)"
-                      : "")
+                        "--metrics-listen HOST:PORT or AVSYNC_METRICS_LISTEN)"
+                      : " (another program is listening there; choose another address with "
+                        "--listen HOST:PORT or AVSYNC_LISTEN)")
               << "\n";
     return 1;
   }

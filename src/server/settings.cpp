@@ -53,6 +53,12 @@ std::optional<std::string> check_listen(std::string_view value) {
   return "must be HOST:PORT, the port from 0 to 65535 and an IPv6 host in brackets ([::1]:8080)";
 }
 
+std::optional<std::string> check_log_level(std::string_view value) {
+  if (value == "error" || value == "warn" || value == "info" || value == "debug")
+    return std::nullopt;
+  return "must be error, warn, info or debug";
+}
+
 std::optional<std::string> check_http_url(std::string_view value) {
   for (std::string_view scheme : {"http://", "https://"})
     if (value.starts_with(scheme) && value.size() > scheme.size()) return std::nullopt;
@@ -118,136 +124,300 @@ constexpr std::uint64_t kJwtLeewaySeconds = 60;
 using Ctx = DefaultContext;
 
 const SettingSpec kServeSettings[] = {
-    {.name = "config", .kind = ValueKind::text, .value_name = "FILE",
-     .help = "TOML file of settings: keys are these flags without their dashes (docs/configuration.md)",
-     .field = &ServeSettings::config_file, .allowed_in_file = false},
-    {.name = "listen", .kind = ValueKind::address, .value_name = "HOST:PORT",
-     .help = "address to listen on; an IPv6 host in brackets ([::1]:8080); port 0 picks a free port",
-     .field = &ServeSettings::listen, .default_rule = "127.0.0.1:8080", .check = check_listen},
-    {.name = "db", .kind = ValueKind::text, .value_name = "URL",
-     .help = "the database: sqlite:PATH or postgresql://...", .field = &ServeSettings::db,
+    {.name = "config",
+     .kind = ValueKind::text,
+     .value_name = "FILE",
+     .help =
+         "TOML file of settings: keys are these flags without their dashes (docs/configuration.md)",
+     .field = &ServeSettings::config_file,
+     .allowed_in_file = false},
+    {.name = "listen",
+     .kind = ValueKind::address,
+     .value_name = "HOST:PORT",
+     .help =
+         "address to listen on; an IPv6 host in brackets ([::1]:8080); port 0 picks a free port",
+     .field = &ServeSettings::listen,
+     .default_rule = "127.0.0.1:8080",
+     .check = check_listen},
+    {.name = "db",
+     .kind = ValueKind::text,
+     .value_name = "URL",
+     .help = "the database: sqlite:PATH or postgresql://...",
+     .field = &ServeSettings::db,
      .default_rule = "sqlite:avsync.db"},
-    {.name = "threads", .kind = ValueKind::integer, .value_name = "N",
-     .help = "I/O threads: accepting, reading and writing connections", .field = &ServeSettings::threads,
-     .min = 1, .max = 256, .default_rule = "max(2, cores)",
+    {.name = "threads",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "I/O threads: accepting, reading and writing connections",
+     .field = &ServeSettings::threads,
+     .min = 1,
+     .max = 256,
+     .default_rule = "max(2, cores)",
      .integer_default = [](const Ctx& c) { return std::max<std::uint64_t>(2, c.cores); }},
-    {.name = "workers", .kind = ValueKind::integer, .value_name = "N",
-     .help = "threads running store calls and encoding answers", .field = &ServeSettings::workers, .min = 1,
-     .max = 1000, .default_rule = "max(4, 2 × cores)",
+    {.name = "workers",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "threads running store calls and encoding answers",
+     .field = &ServeSettings::workers,
+     .min = 1,
+     .max = 1000,
+     .default_rule = "max(4, 2 × cores)",
      .integer_default = [](const Ctx& c) { return std::max<std::uint64_t>(4, 2 * c.cores); }},
-    {.name = "db-pool", .kind = ValueKind::integer, .value_name = "N",
-     .help = "database connections (the PostgreSQL pool; SQLite's readers)", .field = &ServeSettings::db_pool,
-     .min = 1, .max = 1000, .default_rule = "workers + 1 (one per worker, one for /healthz)",
+    {.name = "db-pool",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "database connections (the PostgreSQL pool; SQLite's readers)",
+     .field = &ServeSettings::db_pool,
+     .min = 1,
+     .max = 1000,
+     .default_rule = "workers + 1 (one per worker, one for /healthz)",
      .integer_default = [](const Ctx& c) { return c.resolved.workers + 1; }},
-    {.name = "batch-limit", .kind = ValueKind::integer, .value_name = "N",
+    {.name = "batch-limit",
+     .kind = ValueKind::integer,
+     .value_name = "N",
      .help = "operations one POST /sync/batch may carry (docs/protocol.md §3)",
-     .field = &ServeSettings::batch_limit, .min = 1, .max = 100'000,
+     .field = &ServeSettings::batch_limit,
+     .min = 1,
+     .max = 100'000,
      .integer_default = [](const Ctx&) -> std::uint64_t { return BatchLimits{}.max_operations; }},
-    {.name = "body-limit", .kind = ValueKind::integer, .value_name = "BYTES",
-     .help = "largest request body, chunked bodies included", .field = &ServeSettings::body_limit, .min = 1024,
+    {.name = "body-limit",
+     .kind = ValueKind::integer,
+     .value_name = "BYTES",
+     .help = "largest request body, chunked bodies included",
+     .field = &ServeSettings::body_limit,
+     .min = 1024,
      .max = 1ull << 30,
      .integer_default = [](const Ctx&) -> std::uint64_t { return HttpServerOptions{}.body_limit; }},
-    {.name = "header-timeout", .kind = ValueKind::integer, .value_name = "SECONDS",
-     .help = "time for a request's first byte, then for its whole head", .field = &ServeSettings::header_timeout,
-     .min = 1, .max = 3600,
-     .integer_default = [](const Ctx&) -> std::uint64_t { return HttpServerOptions{}.header_timeout.count(); }},
-    {.name = "read-timeout", .kind = ValueKind::integer, .value_name = "SECONDS",
-     .help = "time for a request's body once its head is in", .field = &ServeSettings::read_timeout, .min = 1,
+    {.name = "header-timeout",
+     .kind = ValueKind::integer,
+     .value_name = "SECONDS",
+     .help = "time for a request's first byte, then for its whole head",
+     .field = &ServeSettings::header_timeout,
+     .min = 1,
      .max = 3600,
-     .integer_default = [](const Ctx&) -> std::uint64_t { return HttpServerOptions{}.read_timeout.count(); }},
-    {.name = "max-connections", .kind = ValueKind::integer, .value_name = "N",
-     .help = "open connections, all client addresses together", .field = &ServeSettings::max_connections,
-     .min = 1, .max = 1'000'000,
-     .integer_default = [](const Ctx&) -> std::uint64_t { return ConnectionLimits{}.max_connections; }},
-    {.name = "max-connections-per-address", .kind = ValueKind::integer, .value_name = "N",
-     .help = "open connections from one client address", .field = &ServeSettings::max_connections_per_address,
-     .min = 1, .max = 1'000'000,
-     .integer_default = [](const Ctx&) -> std::uint64_t { return ConnectionLimits{}.max_connections_per_address; }},
-    {.name = "tenant-concurrency", .kind = ValueKind::integer, .value_name = "N",
-     .help = "requests of one tenant running at once", .field = &ServeSettings::tenant_concurrency, .min = 1,
-     .max = 100'000, .default_rule = "max(1, workers / 2)",
-     .integer_default = [](const Ctx& c) { return std::max<std::uint64_t>(1, c.resolved.workers / 2); }},
-    {.name = "tenant-queue", .kind = ValueKind::integer, .value_name = "N",
+     .integer_default = [](const Ctx&) -> std::uint64_t {
+       return HttpServerOptions{}.header_timeout.count();
+     }},
+    {.name = "read-timeout",
+     .kind = ValueKind::integer,
+     .value_name = "SECONDS",
+     .help = "time for a request's body once its head is in",
+     .field = &ServeSettings::read_timeout,
+     .min = 1,
+     .max = 3600,
+     .integer_default = [](const Ctx&) -> std::uint64_t {
+       return HttpServerOptions{}.read_timeout.count();
+     }},
+    {.name = "max-connections",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "open connections, all client addresses together",
+     .field = &ServeSettings::max_connections,
+     .min = 1,
+     .max = 1'000'000,
+     .integer_default = [](const Ctx&) -> std::uint64_t {
+       return ConnectionLimits{}.max_connections;
+     }},
+    {.name = "max-connections-per-address",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "open connections from one client address",
+     .field = &ServeSettings::max_connections_per_address,
+     .min = 1,
+     .max = 1'000'000,
+     .integer_default = [](const Ctx&) -> std::uint64_t {
+       return ConnectionLimits{}.max_connections_per_address;
+     }},
+    {.name = "tenant-concurrency",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "requests of one tenant running at once",
+     .field = &ServeSettings::tenant_concurrency,
+     .min = 1,
+     .max = 100'000,
+     .default_rule = "max(1, workers / 2)",
+     .integer_default =
+         [](const Ctx& c) { return std::max<std::uint64_t>(1, c.resolved.workers / 2); }},
+    {.name = "tenant-queue",
+     .kind = ValueKind::integer,
+     .value_name = "N",
      .help = "requests of one tenant waiting behind those; more are answered 429",
-     .field = &ServeSettings::tenant_queue, .min = 1, .max = 100'000,
+     .field = &ServeSettings::tenant_queue,
+     .min = 1,
+     .max = 100'000,
      .integer_default = [](const Ctx&) -> std::uint64_t { return TenantLimits{}.max_waiting; }},
     // 0 turns a rate limit off. A rate that is given without its burst gets twice the rate.
-    {.name = "rate-limit", .kind = ValueKind::integer, .value_name = "PER_SECOND",
-     .help = "requests per second of one token; 0 turns the limit off", .field = &ServeSettings::rate_limit,
-     .min = 0, .max = 1'000'000,
-     .integer_default = [](const Ctx&) { return static_cast<std::uint64_t>(ThrottleOptions{}.requests.per_second); }},
-    {.name = "rate-burst", .kind = ValueKind::integer, .value_name = "N",
+    {.name = "rate-limit",
+     .kind = ValueKind::integer,
+     .value_name = "PER_SECOND",
+     .help = "requests per second of one token; 0 turns the limit off",
+     .field = &ServeSettings::rate_limit,
+     .min = 0,
+     .max = 1'000'000,
+     .integer_default =
+         [](const Ctx&) {
+           return static_cast<std::uint64_t>(ThrottleOptions{}.requests.per_second);
+         }},
+    {.name = "rate-burst",
+     .kind = ValueKind::integer,
+     .value_name = "N",
      .help = "requests one token may send at once above its rate (at least 1 while limited)",
-     .field = &ServeSettings::rate_burst, .min = 0, .max = 1'000'000,
+     .field = &ServeSettings::rate_burst,
+     .min = 0,
+     .max = 1'000'000,
      .default_rule = "2 × rate-limit when rate-limit is given, else 200",
-     .integer_default = [](const Ctx& c) {
-       return c.is_given("rate-limit") ? 2 * c.resolved.rate_limit
-                                       : static_cast<std::uint64_t>(ThrottleOptions{}.requests.burst);
-     }},
-    {.name = "op-rate-limit", .kind = ValueKind::integer, .value_name = "PER_SECOND",
+     .integer_default =
+         [](const Ctx& c) {
+           return c.is_given("rate-limit")
+                      ? 2 * c.resolved.rate_limit
+                      : static_cast<std::uint64_t>(ThrottleOptions{}.requests.burst);
+         }},
+    {.name = "op-rate-limit",
+     .kind = ValueKind::integer,
+     .value_name = "PER_SECOND",
      .help = "operations per second of one token, counted in batches; 0 turns the limit off",
-     .field = &ServeSettings::op_rate_limit, .min = 0, .max = 1'000'000,
-     .integer_default = [](const Ctx&) {
-       return static_cast<std::uint64_t>(ThrottleOptions{}.operations.per_second);
-     }},
-    {.name = "op-rate-burst", .kind = ValueKind::integer, .value_name = "N",
+     .field = &ServeSettings::op_rate_limit,
+     .min = 0,
+     .max = 1'000'000,
+     .integer_default =
+         [](const Ctx&) {
+           return static_cast<std::uint64_t>(ThrottleOptions{}.operations.per_second);
+         }},
+    {.name = "op-rate-burst",
+     .kind = ValueKind::integer,
+     .value_name = "N",
      .help = "operations one token may send at once above its rate (at least 1 while limited)",
-     .field = &ServeSettings::op_rate_burst, .min = 0, .max = 1'000'000,
+     .field = &ServeSettings::op_rate_burst,
+     .min = 0,
+     .max = 1'000'000,
      .default_rule = "2 × op-rate-limit when op-rate-limit is given, else 2000",
-     .integer_default = [](const Ctx& c) {
-       return c.is_given("op-rate-limit") ? 2 * c.resolved.op_rate_limit
-                                          : static_cast<std::uint64_t>(ThrottleOptions{}.operations.burst);
-     }},
-    {.name = "auth-failure-limit", .kind = ValueKind::integer, .value_name = "PER_SECOND",
+     .integer_default =
+         [](const Ctx& c) {
+           return c.is_given("op-rate-limit")
+                      ? 2 * c.resolved.op_rate_limit
+                      : static_cast<std::uint64_t>(ThrottleOptions{}.operations.burst);
+         }},
+    {.name = "auth-failure-limit",
+     .kind = ValueKind::integer,
+     .value_name = "PER_SECOND",
      .help = "failed authentications per second of one client address; 0 turns the limit off",
-     .field = &ServeSettings::auth_failure_limit, .min = 0, .max = 1'000'000,
-     .integer_default = [](const Ctx&) {
-       return static_cast<std::uint64_t>(ThrottleOptions{}.failed_auth.per_second);
-     }},
-    {.name = "auth-failure-burst", .kind = ValueKind::integer, .value_name = "N",
-     .help = "failed authentications one address may have at once above its rate (at least 1 while limited)",
-     .field = &ServeSettings::auth_failure_burst, .min = 0, .max = 1'000'000,
+     .field = &ServeSettings::auth_failure_limit,
+     .min = 0,
+     .max = 1'000'000,
+     .integer_default =
+         [](const Ctx&) {
+           return static_cast<std::uint64_t>(ThrottleOptions{}.failed_auth.per_second);
+         }},
+    {.name = "auth-failure-burst",
+     .kind = ValueKind::integer,
+     .value_name = "N",
+     .help = "failed authentications one address may have at once above its rate (at least 1 while "
+             "limited)",
+     .field = &ServeSettings::auth_failure_burst,
+     .min = 0,
+     .max = 1'000'000,
      .default_rule = "2 × auth-failure-limit when auth-failure-limit is given, else 50",
-     .integer_default = [](const Ctx& c) {
-       return c.is_given("auth-failure-limit") ? 2 * c.resolved.auth_failure_limit
-                                               : static_cast<std::uint64_t>(ThrottleOptions{}.failed_auth.burst);
-     }},
-    {.name = "log-retention-days", .kind = ValueKind::integer, .value_name = "DAYS",
+     .integer_default =
+         [](const Ctx& c) {
+           return c.is_given("auth-failure-limit")
+                      ? 2 * c.resolved.auth_failure_limit
+                      : static_cast<std::uint64_t>(ThrottleOptions{}.failed_auth.burst);
+         }},
+    {.name = "log-retention-days",
+     .kind = ValueKind::integer,
+     .value_name = "DAYS",
      .help = "days the operation log keeps processed operations; 0 keeps it forever",
-     .field = &ServeSettings::log_retention, .min = 0, .max = 36'500,
+     .field = &ServeSettings::log_retention,
+     .min = 0,
+     .max = 36'500,
      .integer_default = [](const Ctx&) { return kLogRetentionDays; }},
-    {.name = "jwks-file", .kind = ValueKind::text, .value_name = "PATH",
-     .help = "JSON Web Key Set file: the public keys of accepted JWTs", .field = &ServeSettings::jwks_file},
-    {.name = "jwks-url", .kind = ValueKind::text, .value_name = "URL",
-     .help = "http:// or https:// URL of the JSON Web Key Set of accepted JWTs", .field = &ServeSettings::jwks_url,
+    {.name = "jwks-file",
+     .kind = ValueKind::text,
+     .value_name = "PATH",
+     .help = "JSON Web Key Set file: the public keys of accepted JWTs",
+     .field = &ServeSettings::jwks_file},
+    {.name = "jwks-url",
+     .kind = ValueKind::text,
+     .value_name = "URL",
+     .help = "http:// or https:// URL of the JSON Web Key Set of accepted JWTs",
+     .field = &ServeSettings::jwks_url,
      .check = check_http_url},
-    {.name = "jwt-secret-file", .kind = ValueKind::text, .value_name = "PATH",
-     .help = "file holding the shared secret of accepted HMAC-signed JWTs", .field = &ServeSettings::jwt_secret_file},
-    {.name = "jwt-issuer", .kind = ValueKind::text, .value_name = "STRING",
-     .help = "the issuer (iss) an accepted JWT must carry", .field = &ServeSettings::jwt_issuer},
-    {.name = "jwt-audience", .kind = ValueKind::text, .value_name = "STRING",
-     .help = "an audience (aud) an accepted JWT must carry", .field = &ServeSettings::jwt_audience},
-    {.name = "jwt-business-claim", .kind = ValueKind::text, .value_name = "NAME",
-     .help = "the JWT claim holding the business (tenant) id", .field = &ServeSettings::jwt_business_claim,
+    {.name = "jwt-secret-file",
+     .kind = ValueKind::text,
+     .value_name = "PATH",
+     .help = "file holding the shared secret of accepted HMAC-signed JWTs",
+     .field = &ServeSettings::jwt_secret_file},
+    {.name = "jwt-issuer",
+     .kind = ValueKind::text,
+     .value_name = "STRING",
+     .help = "the issuer (iss) an accepted JWT must carry",
+     .field = &ServeSettings::jwt_issuer},
+    {.name = "jwt-audience",
+     .kind = ValueKind::text,
+     .value_name = "STRING",
+     .help = "an audience (aud) an accepted JWT must carry",
+     .field = &ServeSettings::jwt_audience},
+    {.name = "jwt-business-claim",
+     .kind = ValueKind::text,
+     .value_name = "NAME",
+     .help = "the JWT claim holding the business (tenant) id",
+     .field = &ServeSettings::jwt_business_claim,
      .default_rule = "businessId"},
-    {.name = "jwt-user-claim", .kind = ValueKind::text, .value_name = "NAME",
-     .help = "the JWT claim holding the user id", .field = &ServeSettings::jwt_user_claim, .default_rule = "sub"},
-    {.name = "jwt-leeway", .kind = ValueKind::integer, .value_name = "SECONDS",
-     .help = "clock skew allowed when checking a JWT's exp and nbf", .field = &ServeSettings::jwt_leeway,
-     .min = 0, .max = 3600, .integer_default = [](const Ctx&) { return kJwtLeewaySeconds; }},
-    {.name = "admin-token-file", .kind = ValueKind::text, .value_name = "PATH",
-     .help = "file holding the bearer token of the admin API", .field = &ServeSettings::admin_token_file},
-    {.name = "cors-origin", .kind = ValueKind::text_list, .value_name = "ORIGIN",
-     .help = "a browser origin allowed to call the API, exactly scheme://host[:port]; repeat for more",
-     .field = &ServeSettings::cors_origins, .check = check_origin},
-    {.name = "demo", .kind = ValueKind::boolean,
-     .help = "serve the web demo app at /demo/ (its files need no token; the page takes one from its URL)",
+    {.name = "jwt-user-claim",
+     .kind = ValueKind::text,
+     .value_name = "NAME",
+     .help = "the JWT claim holding the user id",
+     .field = &ServeSettings::jwt_user_claim,
+     .default_rule = "sub"},
+    {.name = "jwt-leeway",
+     .kind = ValueKind::integer,
+     .value_name = "SECONDS",
+     .help = "clock skew allowed when checking a JWT's exp and nbf",
+     .field = &ServeSettings::jwt_leeway,
+     .min = 0,
+     .max = 3600,
+     .integer_default = [](const Ctx&) { return kJwtLeewaySeconds; }},
+    {.name = "admin-token-file",
+     .kind = ValueKind::text,
+     .value_name = "PATH",
+     .help = "file holding the bearer token of the admin API",
+     .field = &ServeSettings::admin_token_file},
+    {.name = "cors-origin",
+     .kind = ValueKind::text_list,
+     .value_name = "ORIGIN",
+     .help =
+         "a browser origin allowed to call the API, exactly scheme://host[:port]; repeat for more",
+     .field = &ServeSettings::cors_origins,
+     .check = check_origin},
+    {.name = "demo",
+     .kind = ValueKind::boolean,
+     .help = "serve the web demo app at /demo/ (its files need no token; the page takes one from "
+             "its URL)",
      .field = &ServeSettings::demo},
-    {.name = "demo-dir", .kind = ValueKind::text, .value_name = "DIR",
+    {.name = "demo-dir",
+     .kind = ValueKind::text,
+     .value_name = "DIR",
      .help = "the demo app's built files, index.html at the top, read at start (with --demo)",
      .field = &ServeSettings::demo_dir,
      .default_rule = "dist/demo under clients/web of the source tree it was built from",
      .text_default = built_demo_dir},
+    {.name = "metrics-listen",
+     .kind = ValueKind::text,
+     .value_name = "HOST:PORT",
+     .help = "serve GET /metrics without credential on this address only (bind it to a private "
+             "interface); "
+             "unset: /metrics is an admin route of --listen",
+     .field = &ServeSettings::metrics_listen,
+     .check = check_listen},
+    {.name = "log-level",
+     .kind = ValueKind::text,
+     .value_name = "LEVEL",
+     .help = "error, warn, info or debug: error logs 5xx answers and failures only, warn adds 4xx "
+             "answers "
+             "but 401 and 404, info every request",
+     .field = &ServeSettings::log_level,
+     .default_rule = "info",
+     .check = check_log_level},
 };
 
 // The (rate, burst) pairs: a rate above 0 needs a burst of at least 1.
@@ -495,6 +665,10 @@ std::string without_password(std::string url) {
 }
 
 }  // namespace
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text) {
+  return parse_listen(text);
+}
 
 std::string ListenAddress::to_string() const {
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;

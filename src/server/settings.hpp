@@ -35,6 +35,9 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+// HOST:PORT as --listen takes it; nullopt when it is not one.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
 // The settings of `serve`, each typed and checked against its rule in the table. Built by
 // resolve_serve_settings; a default-constructed one holds no defaults.
 struct ServeSettings {
@@ -81,6 +84,11 @@ struct ServeSettings {
   // The web demo app at /demo/: its files are read from demo_dir at start (static_files.hpp).
   bool demo = false;
   std::string demo_dir;
+
+  // GET /metrics on a listener of its own (HOST:PORT, checked like listen), without
+  // credential; unset: on the main listener, as an admin route.
+  std::optional<std::string> metrics_listen;
+  std::string log_level;  // error, warn, info or debug (request_log.hpp)
 
   bool operator==(const ServeSettings&) const = default;
 };

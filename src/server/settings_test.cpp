@@ -476,6 +476,27 @@ TEST(Settings, PrintedSettingsHideTheDatabasePassword) {
 
 // docs/configuration.md holds the table `avsync-server help serve --markdown` prints,
 // between two marker lines; a setting added without regenerating it fails here.
+TEST(Settings, MetricsListenIsOffByDefaultAndTakesAnAddressLikeListen) {
+  const ServeSettings defaults = resolved({});
+  EXPECT_FALSE(defaults.metrics_listen);
+  EXPECT_EQ(defaults.log_level, "info");
+  EXPECT_EQ(resolved({"--metrics-listen", "10.0.0.5:9100"}).metrics_listen, "10.0.0.5:9100");
+  EXPECT_EQ(resolved({}, environment({{"AVSYNC_METRICS_LISTEN", "[::1]:9100"}})).metrics_listen,
+            "[::1]:9100");
+  EXPECT_NE(refusal({"--metrics-listen", "9100"}).find("--metrics-listen must be HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--metrics-listen", "h:70000"}).find("must be HOST:PORT"), std::string::npos);
+}
+
+TEST(Settings, LogLevelTakesTheFourLevelsOnly) {
+  for (std::string level : {"error", "warn", "info", "debug"})
+    EXPECT_EQ(resolved({"--log-level", level}).log_level, level);
+  EXPECT_EQ(resolved({}, environment({{"AVSYNC_LOG_LEVEL", "warn"}})).log_level, "warn");
+  const std::string refused = refusal({"--log-level", "verbose"});
+  EXPECT_NE(refused.find("--log-level must be error, warn, info or debug"), std::string::npos)
+      << refused;
+}
+
 TEST(Settings, TheDocsTableIsTheGeneratedOne) {
   const auto doc_path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" /
                         "configuration.md";

@@ -142,6 +142,17 @@ Result<StaticFiles> StaticFiles::load(const fs::path& dir, const StaticLimits& l
   return out;
 }
 
+StaticFiles StaticFiles::from_embedded(std::span<const EmbeddedFile> files) {
+  StaticFiles out;
+  for (const EmbeddedFile& embedded : files) {
+    StaticFile file{std::string(embedded.bytes), content_type_for(embedded.name),
+                    etag_of(embedded.bytes)};
+    out.total_bytes_ += file.bytes.size();
+    out.files_.insert_or_assign(std::string(embedded.name), std::move(file));
+  }
+  return out;
+}
+
 const StaticFile* StaticFiles::find(std::string_view path) const {
   if (path.empty() || path.ends_with('/')) {
     auto it = files_.find(std::string(path) + "index.html");

@@ -1,13 +1,15 @@
 #pragma once
-// A directory of static files held in memory, for `serve --demo` (docs/configuration.md):
-// every regular file under the directory is read once, at start, and a request only looks
-// a name up in a map. No request touches the file system, so no path, however written,
-// reaches a file outside the directory: the map holds nothing else.
+// Static files held in memory: a directory read once at start, for `serve --demo`
+// (docs/configuration.md), or files compiled into the binary, for the operations console
+// at /admin/ (admin_ui.hpp). A request only looks a name up in a map. No request touches
+// the file system, so no path, however written, reaches a file outside the set: the map
+// holds nothing else.
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,8 +30,20 @@ struct StaticLimits {
   std::uint64_t max_total_bytes = 32u << 20;
 };
 
+// A file compiled into the binary (cmake/embed_files.cmake writes a table of them): its
+// '/'-separated name relative to its folder, and its bytes, which live as long as the program.
+struct EmbeddedFile {
+  std::string_view name;
+  std::string_view bytes;
+};
+
 class StaticFiles {
  public:
+  // The files of `files`, copied, each with the Content-Type of its extension and its ETag,
+  // as load() would give them. Never fails: the table was checked when it was built.
+  // Throws only when memory runs out or OpenSSL's SHA-256 fails.
+  static StaticFiles from_embedded(std::span<const EmbeddedFile> files);
+
   // Reads every regular file under `dir`, recursively. Names starting with a dot (files and
   // directories) are left out, and so are symbolic links that lead outside `dir` or to a
   // dot name in it, symbolic links to directories, and anything that is not a regular file

@@ -193,5 +193,28 @@ TEST_F(StaticFilesTest, MoreFilesOrBytesThanTheLimitsAllowAreRefusedWhole) {
   EXPECT_EQ(bytes.message, site_.string() + " holds more than 400 bytes of files");
 }
 
+TEST(EmbeddedStaticFiles, AFileCompiledInIsServedLikeALoadedOneBinaryBytesIncluded) {
+  const std::string png("\x89PNG\r\n\x1a\n\0\0", 10);
+  const EmbeddedFile table[] = {
+      {"index.html", "<!doctype html>"}, {"app.js", "export {};"}, {"img/logo.png", png}};
+  const StaticFiles files = StaticFiles::from_embedded(table);
+  EXPECT_EQ(files.file_count(), 3u);
+  EXPECT_EQ(files.total_bytes(), 15u + 10u + 10u);
+  const StaticFile* index = files.find("");
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->bytes, "<!doctype html>");
+  EXPECT_EQ(index->content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(index->etag.size(), 34u);
+  EXPECT_EQ(files.find("index.html"), index);
+  ASSERT_NE(files.find("img/logo.png"), nullptr);
+  EXPECT_EQ(files.find("img/logo.png")->bytes, png) << "the NULs are kept";
+  EXPECT_EQ(files.find("img/logo.png")->content_type, "image/png");
+  EXPECT_NE(files.find("app.js")->etag, index->etag);
+  for (std::string_view missing :
+       {std::string_view("img"), std::string_view("img/"), std::string_view("../app.js"),
+        std::string_view("app.js\0", 7), std::string_view("APP.JS"), std::string_view("/app.js")})
+    EXPECT_EQ(files.find(missing), nullptr) << missing;
+}
+
 }  // namespace
 }  // namespace avsync::server

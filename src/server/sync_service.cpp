@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/validation.hpp"
+#include "server/metrics.hpp"
 
 namespace avsync::server {
 namespace {
@@ -144,13 +145,145 @@ void record_failure(OperationRecord& record, Error& error, bool payload_fits) {
   record.payload = bounded_payload(record.payload, payload_fits);
 }
 
+JsonValue json_string(std::string_view text) {
+  JsonValue v;
+  v.kind = JsonValue::Kind::string;
+  v.text = text;
+  return v;
+}
+
+// The write apply_client makes of a failed operation as logged, checked and applied like
+// a batch's operation inside `tx`, or why it cannot be made (nothing written then). Its
+// time is now, so last-write-wins lets it replace the server's row.
+Result<OperationRecord> apply_client_fields(BatchTransaction& tx, const OperationRecord& failed,
+                                            UnixMillis now, std::string_view now_text) {
+  const EntitySpec* entity = find_entity(failed.entity);
+  if (!entity)
+    return validation_error("the operation names no known entity ('" + cut_text(failed.entity, 64) +
+                            "')");
+  auto payload = parse_json(failed.payload);
+  if (!payload || !payload->is_object() || payload->find("payloadText"))
+    return validation_error(
+        "the log kept only part of this operation's payload; it cannot be applied");
+  auto row = tx.find_row(*entity, failed.entity_id);
+  std::string action = failed.action;
+  if (action == "insert" || action == "update") {
+    if (row && row->deleted)
+      return conflict(row_name(*entity, failed.entity_id) +
+                      " was deleted; a deleted row cannot be written again");
+    action = row ? "update" : "insert";
+  } else if (action != "delete") {
+    return validation_error("the operation's action ('" + cut_text(failed.action, 64) +
+                            "') is not a write");
+  }
+  JsonValue body;
+  body.kind = JsonValue::Kind::object;
+  const std::string operation_id = generate_uuid();
+  body.members.emplace_back("operationId", json_string(operation_id));
+  body.members.emplace_back("entity", json_string(entity->name));
+  body.members.emplace_back("action", json_string(action));
+  body.members.emplace_back("entityId", json_string(failed.entity_id));
+  body.members.emplace_back("clientTimestamp", json_string(now_text));
+  body.members.emplace_back("payload", std::move(*payload));
+  auto valid = validate_operation(body);
+  if (!valid) {
+    Error error = valid.error();
+    if (action == "insert" && failed.action == "update")
+      error.message = row_name(*entity, failed.entity_id) +
+                      " no longer exists and this update's fields cannot "
+                      "insert it: " +
+                      error.message;
+    return error;
+  }
+  std::optional<Error> error;
+  tx.begin_operation();
+  switch (valid->action) {
+    case Action::insert:
+      error = apply_insert(tx, *valid, now, now_text);
+      break;
+    case Action::update:
+      error = apply_update(tx, *valid, now, now_text);
+      break;
+    case Action::remove:
+      error = apply_delete(tx, *valid, now, now_text);
+      break;
+  }
+  tx.end_operation(!error);
+  if (error) return *error;
+  OperationRecord record = describe(Operation{operation_id, std::move(body)});
+  record.entity = std::string(entity->name);
+  if (valid->action == Action::remove) record.payload = bounded_payload(record.payload, true);
+  record.processed_at = std::string(now_text);
+  return record;
+}
+
 }  // namespace
+
+std::string_view to_wire(ConflictResolution::Choice choice) {
+  return choice == ConflictResolution::Choice::apply_client ? "apply_client" : "keep_server";
+}
+
+Result<store::ResolutionRecord> SyncService::resolve_conflict(const ConflictResolution& request) {
+  auto tx = store_.begin_batch(request.business_id);
+  const std::uint64_t start_version = tx->version();
+  auto failed = tx->read_operation(request.operation_id);
+  if (!failed || failed->status != OperationStatus::failed)
+    return Error{ErrorCode::not_found, "this business has no failed operation with this id"};
+  if (tx->is_resolved(request.operation_id))
+    return Error{ErrorCode::conflict, "this operation was resolved already"};
+  const UnixMillis now = clock_.now();
+  const std::string now_text = format_timestamp(now);
+  store::ResolutionRecord record{request.business_id,
+                                 request.operation_id,
+                                 std::string(to_wire(request.choice)),
+                                 request.by,
+                                 now_text,
+                                 request.address,
+                                 std::nullopt};
+  if (request.choice == ConflictResolution::Choice::apply_client) {
+    auto written = apply_client_fields(*tx, *failed, now, now_text);
+    if (!written) return written.error();
+    tx->record_operation(*written);
+    if (tx->version() != start_version) record.version = tx->version();
+  }
+  tx->record_resolution(record);
+  std::uint64_t version = 0;
+  commit(RequestContext{request.business_id, request.by}, *tx, start_version, version);
+  return record;
+}
 
 struct SyncService::Prepared {
   Result<ValidOperation> valid;
   OperationRecord record;  // as sent: status and time are filled in by each attempt
   bool payload_fits;       // every number of the payload fits_numeric
 };
+
+namespace {
+
+// Counts each operation under its entity and action (as validated, else as sent when the
+// protocol knows them) and its outcome.
+template <typename PreparedList>
+void count_outcomes(Metrics& metrics, const PreparedList& prepared,
+                    const std::vector<OperationResult>& results) {
+  for (std::size_t i = 0; i < prepared.size() && i < results.size(); ++i) {
+    const auto& p = prepared[i];
+    const EntitySpec* entity = p.valid ? p.valid->entity : find_entity(p.record.entity);
+    std::optional<Action> action;
+    if (p.valid)
+      action = p.valid->action;
+    else if (p.record.action == "insert")
+      action = Action::insert;
+    else if (p.record.action == "update")
+      action = Action::update;
+    else if (p.record.action == "delete")
+      action = Action::remove;
+    const auto& error = results[i].error;
+    metrics.count_operation(entity, action,
+                            error ? std::optional<ErrorCode>(error->code) : std::nullopt);
+  }
+}
+
+}  // namespace
 
 BatchOutcome SyncService::apply_batch(const RequestContext& context,
                                       const std::vector<Operation>& operations) {
@@ -187,6 +320,7 @@ BatchOutcome SyncService::apply_batch(const RequestContext& context,
     }
     std::move(done.begin(), done.end(), std::back_inserter(outcome.results));
   }
+  if (metrics_) count_outcomes(*metrics_, prepared, outcome.results);
   return outcome;
 }
 

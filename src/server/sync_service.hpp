@@ -12,6 +12,8 @@
 
 namespace avsync::server {
 
+class Metrics;
+
 // What a batch did: one result per operation, and the tenant's feed version once its
 // last transaction committed (the batch answer's write checkpoint, §3).
 struct BatchOutcome {
@@ -19,12 +21,27 @@ struct BatchOutcome {
   std::uint64_t version = 0;
 };
 
+// An operator's answer to a failed operation (the operations console, docs/protocol.md §7.4).
+struct ConflictResolution {
+  enum class Choice { apply_client, keep_server };
+  std::string business_id;
+  std::string operation_id;  // the failed operation
+  Choice choice;
+  std::string by;       // who resolves, as the operator names themself
+  std::string address;  // the operator's client address, for the audit
+};
+
+// "apply_client" or "keep_server", as the API and the audit spell it.
+std::string_view to_wire(ConflictResolution::Choice choice);
+
 class SyncService {
  public:
   // `commits`, when given, hears of every transaction this service commits (the tenant and
   // its new version), at once, so this server's long-polls wake without the store's watch.
-  SyncService(store::Store& store, const Clock& clock, store::ChangeSink* commits = nullptr)
-      : store_(store), clock_(clock), commits_(commits) {}
+  // `metrics`, when given, counts every operation's outcome.
+  SyncService(store::Store& store, const Clock& clock, store::ChangeSink* commits = nullptr,
+              Metrics* metrics = nullptr)
+      : store_(store), clock_(clock), commits_(commits), metrics_(metrics) {}
 
   // Applies the operations in order, each atomic on its own behind a savepoint, in one
   // store transaction (one durable commit) per store::max_operations_per_transaction()
@@ -39,6 +56,22 @@ class SyncService {
   // it stay applied (each operation is atomic on its own, and a retry of the batch is
   // answered from the log).
   BatchOutcome apply_batch(const RequestContext& context, const std::vector<Operation>& operations);
+
+  // Settles a failed operation once, in one store transaction that also records the
+  // resolution (who, when, what, from where) for the audit. keep_server writes no row.
+  // apply_client writes the operation's logged fields as a new write of the server's own,
+  // time-stamped now, through the rules a batch follows (validation, references, the feed
+  // version, live-sync announcement), logged as an applied operation with a fresh UUID:
+  // an insert whose row exists updates it with the payload's fields, an update whose row
+  // is missing inserts it, a delete deletes. Outcomes, as values: the resolution (its
+  // version is the feed version apply_client wrote, or nullopt when nothing was written);
+  // not_found when the tenant has no failed operation with this id; conflict when it was
+  // resolved already, or when apply_client cannot be applied (the row was deleted, or is
+  // still referenced, or has a write newer than now); validation_error when the logged
+  // fields do not make a valid write (an update's fields lacking what an insert requires,
+  // a payload the log kept cut). Nothing changes unless it succeeds. Throws like
+  // apply_batch when the store fails.
+  Result<store::ResolutionRecord> resolve_conflict(const ConflictResolution& request);
 
   // One page of the tenant's compacted change feed. Throws when the store fails.
   ChangePage read_changes(const RequestContext& context, const store::ChangeQuery& query);
@@ -63,6 +96,7 @@ class SyncService {
   store::Store& store_;
   const Clock& clock_;
   store::ChangeSink* commits_;
+  Metrics* metrics_;
 };
 
 }  // namespace avsync::server

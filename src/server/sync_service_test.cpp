@@ -98,6 +98,13 @@ class RefusingBatch final : public store::BatchTransaction {
     inner_->commit();
   }
   std::uint64_t version() const override { return inner_->version(); }
+  std::optional<store::OperationRecord> read_operation(std::string_view id) override {
+    return inner_->read_operation(id);
+  }
+  bool is_resolved(std::string_view id) override { return inner_->is_resolved(id); }
+  void record_resolution(const store::ResolutionRecord& r) override {
+    inner_->record_resolution(r);
+  }
 
  private:
   std::unique_ptr<store::BatchTransaction> inner_;
@@ -128,6 +135,22 @@ class RefusingStore final : public store::Store {
   std::optional<store::TokenRecord> find_token(std::string_view h) override { return inner_.find_token(h); }
   bool revoke_token(std::string_view h, std::string_view n) override { return inner_.revoke_token(h, n); }
   std::size_t prune_operations(std::string_view before) override { return inner_.prune_operations(before); }
+  std::vector<store::BusinessSummary> list_businesses(std::string_view a, std::size_t l,
+                                                      std::string_view s, UnixMillis n) override {
+    return inner_.list_businesses(a, l, s, n);
+  }
+  std::vector<store::LoggedOperation> search_operations(const store::OperationSearch& s) override {
+    return inner_.search_operations(s);
+  }
+  std::optional<store::StoredRow> read_row(std::string_view b, const EntitySpec& e,
+                                           std::string_view i) override {
+    return inner_.read_row(b, e, i);
+  }
+  std::vector<store::ResolutionRecord> list_resolutions(const std::optional<std::string>& b,
+                                                        const std::optional<store::ListPosition>& a,
+                                                        std::size_t l) override {
+    return inner_.list_resolutions(b, a, l);
+  }
   std::size_t max_operations_per_transaction() const override { return per_transaction; }
   int batches = 0;
   std::size_t per_transaction = 0;

@@ -12,6 +12,7 @@
 // database refused a value the batch carries (a client's mistake validation missed);
 // another std::exception for anything else (disk error, corruption, a bug of ours).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -73,6 +74,60 @@ struct WriteStamp {
   std::uint64_t version;    // from BatchTransaction::next_version()
 };
 
+// The operations console (docs/protocol.md §7.2 to §7.5): what an operator reads of every
+// tenant, and the record of each conflict an operator resolved.
+
+// How an operator settled a failed operation; kept when the log row is pruned (the audit).
+struct ResolutionRecord {
+  std::string business_id;
+  std::string operation_id;
+  std::string resolution;                // "apply_client" or "keep_server"
+  std::string by;                        // who, as the operator named themself
+  std::string at;                        // canonical timestamp
+  std::string address;                   // the operator's client address
+  std::optional<std::uint64_t> version;  // apply_client: the feed version it wrote
+};
+
+// A row of the operation log with its tenant and its resolution, if any.
+struct LoggedOperation {
+  std::string business_id;
+  OperationRecord record;
+  std::optional<ResolutionRecord> resolution;
+};
+
+// Where a newest-first listing resumes: strictly after (older than) this row.
+struct ListPosition {
+  std::string at;  // canonical timestamp
+  std::string business_id;
+  std::string operation_id;
+};
+
+// A search of the operation log, newest first (processed_at, then business id, then
+// operation id, all descending). Every filter is optional; together they all hold.
+struct OperationSearch {
+  std::optional<std::string> business_id;
+  std::optional<OperationStatus> status;
+  std::optional<std::string> entity;
+  std::optional<std::string> error;  // wire code; implies status failed
+  std::optional<std::string> from;   // canonical timestamp, inclusive
+  std::optional<std::string> to;     // canonical timestamp, exclusive
+  std::optional<std::string> operation_id;
+  bool unresolved_only = false;  // failed and not resolved (the conflicts)
+  std::optional<ListPosition> after;
+  std::size_t limit = 100;
+};
+
+// A business with its activity over the day before `since`.
+struct BusinessSummary {
+  std::string id;
+  std::string name;
+  std::string created_at;                   // canonical timestamp
+  std::optional<std::string> last_push_at;  // the newest logged operation's time
+  std::int64_t operations_24h = 0;          // logged since `since`, applied or failed
+  std::int64_t failed_24h = 0;
+  std::int64_t active_tokens = 0;  // neither revoked nor expired
+};
+
 // One tenant's batch: one database transaction, one savepoint per operation.
 class BatchTransaction {
  public:
@@ -122,6 +177,16 @@ class BatchTransaction {
   // The tenant's feed version as this transaction sees it: read when it began, raised by
   // each next_version(); after commit(), the version the tenant's feed stands at.
   virtual std::uint64_t version() const = 0;
+
+  // Conflict resolutions (the operations console, docs/protocol.md §7.4). The logged
+  // operation `operation_id` of this tenant with every column, or nullopt when never logged.
+  virtual std::optional<OperationRecord> read_operation(std::string_view operation_id) = 0;
+  // True when this tenant's operation has a resolution recorded. Batches of one tenant are
+  // serialised, so the answer holds until this transaction ends.
+  virtual bool is_resolved(std::string_view operation_id) = 0;
+  // Records the resolution (business_id is this transaction's tenant), written at commit().
+  // Requires: !is_resolved(resolution.operation_id), no operation savepoint open.
+  virtual void record_resolution(const ResolutionRecord& resolution) = 0;
 };
 
 struct ChangeQuery {
@@ -226,12 +291,42 @@ class Store {
   // own short transaction, so batches run between chunks and none waits long. Blocks the
   // calling thread until done; thread-safe.
   // Idempotency holds only inside the window kept: an operation pruned from the log and
-  // sent again is evaluated as new (docs/protocol.md §3.2).
+  // sent again is evaluated as new (docs/protocol.md §3.2). Resolution records
+  // (record_resolution) are the audit and stay.
   virtual std::size_t prune_operations(std::string_view processed_before) = 0;
+
+  // The operations console (docs/protocol.md §7.2 to §7.5). Reads see committed data
+  // only; each is one or a few indexed queries. Thread-safe; database failures throw.
+  // Businesses in id order after `after_id` (all when empty), at most `limit`, with their
+  // activity since `since` (a canonical timestamp) and tokens active at `now`.
+  virtual std::vector<BusinessSummary> list_businesses(std::string_view after_id, std::size_t limit,
+                                                       std::string_view since, UnixMillis now) = 0;
+  // At most search.limit log rows matching every filter, newest first.
+  virtual std::vector<LoggedOperation> search_operations(const OperationSearch& search) = 0;
+  // The current row (entity, id) of the tenant, tombstones included; nullopt when none.
+  virtual std::optional<StoredRow> read_row(std::string_view business_id, const EntitySpec& entity,
+                                            std::string_view id) = 0;
+  // Recorded resolutions, newest first (resolved_at, business id, operation id), of one
+  // tenant or of all, at most `limit`, strictly after `after` when given.
+  virtual std::vector<ResolutionRecord> list_resolutions(
+      const std::optional<std::string>& business_id, const std::optional<ListPosition>& after,
+      std::size_t limit) = 0;
 };
 
 // Rows deleted per transaction by Store::prune_operations.
 inline constexpr std::size_t kPruneChunkRows = 1000;
+
+// Hears what a store does that the server's metrics count. Called on the thread doing the
+// work, while it does it: an implementation must be thread-safe, cheap and must not throw.
+class StoreObserver {
+ public:
+  virtual ~StoreObserver() = default;
+  // PostgreSQL: a request waited this long for a free pooled connection (only when it had
+  // to wait).
+  virtual void pool_waited(std::chrono::steady_clock::duration wait) noexcept = 0;
+  // SQLite: one group commit made durable this many batches together.
+  virtual void group_committed(std::size_t batches) noexcept = 0;
+};
 
 struct StoreOptions {
   // Connections: PostgreSQL's pool for every request; SQLite's readers beside its writer.
@@ -240,6 +335,8 @@ struct StoreOptions {
   // copied it all into the database (PRAGMA journal_size_limit). Without it the WAL keeps
   // its largest size forever.
   std::int64_t sqlite_wal_size_limit = 64 << 20;
+  // Not owned; must outlive the store. nullptr: nobody hears.
+  StoreObserver* observer = nullptr;
 };
 
 // Opens the store a --db URL names: "sqlite:PATH" or "postgresql://..." ("postgres://").

@@ -27,6 +27,13 @@
 namespace avsync::testing {
 namespace {
 
+// The binary under test; AVSYNC_SERVER_BIN_OVERRIDE names another (the benchmarks compare a
+// build of an older commit with this one: scripts/bench --server-binary).
+std::string server_binary() {
+  const char* other = std::getenv("AVSYNC_SERVER_BIN_OVERRIDE");
+  return other && *other ? other : AVSYNC_SERVER_BIN;
+}
+
 std::vector<char*> to_argv(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -150,7 +157,7 @@ CommandOutput run_program(const std::vector<std::string>& argv_full, const Progr
 }
 
 CommandOutput run_server_command(const std::vector<std::string>& args) {
-  std::vector<std::string> full{AVSYNC_SERVER_BIN};
+  std::vector<std::string> full{server_binary()};
   full.insert(full.end(), args.begin(), args.end());
   return run_program(full);
 }
@@ -184,7 +191,7 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start() {
   auto out_path = dir_ / "serve.out";
   std::filesystem::remove(out_path);
-  std::vector<std::string> args{AVSYNC_SERVER_BIN, "serve", "--db", db_url_, "--listen",
+  std::vector<std::string> args{server_binary(), "serve", "--db", db_url_, "--listen",
                                 "127.0.0.1:" + std::to_string(port_)};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = ::fork();

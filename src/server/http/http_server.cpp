@@ -3,6 +3,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,10 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
 #include <cerrno>
 #include <iostream>
 #include <memory>
@@ -31,6 +30,8 @@
 #include <vector>
 
 #include "server/change_hub.hpp"
+#include "server/metrics.hpp"
+#include "server/request_log.hpp"
 
 namespace avsync::server {
 namespace {
@@ -220,29 +221,23 @@ std::shared_ptr<PendingJob<R>> start_job(asio::thread_pool& pool, const Strand& 
   return pending;
 }
 
-void log_request(const HttpRequest& request, const HttpResponse& response,
-                 std::chrono::steady_clock::time_point start) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - start).count();
-  std::string path = request.target.substr(0, request.target.find('?')).substr(0, 256);
-  // One JSON object per line. The path and the business id (a JWT's claim: any printable
-  // ASCII) are chosen by clients: quotes and control characters in them are neutralised
-  // so a line stays one valid object and cannot forge another field.
-  std::ostringstream out;
-  auto text = [&out](std::string_view value) {
-    for (char c : value) {
-      if (c == '"' || c == '\\') out << '\\' << c;
-      else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) out << '?';
-      else out << c;
-    }
-  };
-  out << "{\"method\":\"" << request.method << "\",\"path\":\"";
-  text(path);
-  out << "\",\"status\":" << response.status << ",\"latency_ms\":" << micros / 1000 << "."
-      << (micros % 1000) / 100 << ",\"business\":\"";
-  text(response.business_id);
-  out << "\",\"operations\":" << response.operation_count << "}\n";
-  std::cerr << out.str();
+// What every answer to a request whose head was read goes through: the request's id as its
+// X-Request-Id, its count under `route`, and its log line (at the level its status calls for).
+void finish(const ServerState& state, const HttpRequest& request, HttpResponse& response,
+            std::string_view route, std::chrono::steady_clock::time_point start) {
+  const auto latency = std::chrono::steady_clock::now() - start;
+  response.headers.emplace_back("X-Request-Id", request.request_id);
+  if (Metrics* metrics = state.options.metrics)
+    metrics->count_request(metrics->route_index(route), response.status, latency);
+  if (request_line_level(response.status) <= state.options.log_level)
+    std::cerr << format_request_line(request, response, latency);
+}
+
+// Counts an answer given before a request's head was read (no route, no id of its own).
+void count_headless(const ServerState& state, int status) {
+  if (Metrics* metrics = state.options.metrics)
+    metrics->count_request(metrics->route_index(kUnknownRoute), status,
+                           std::chrono::steady_clock::duration::zero());
 }
 
 // Whether the answer carries its body: RFC 9110 §9.3.2, a HEAD is answered as a GET would
@@ -258,6 +253,8 @@ http::response<http::string_body> to_beast(HttpResponse response, unsigned versi
   res.set(http::field::server, "avsync");
   if (!response.body.empty()) res.set(http::field::content_type, "application/json");
   for (auto& [name, value] : response.headers) res.set(name, value);
+  // An answer given before the head was read (or past every connection cap) has an id too.
+  if (res.find("X-Request-Id") == res.end()) res.set("X-Request-Id", new_request_id());
   res.body() = std::move(response.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
@@ -291,8 +288,11 @@ asio::awaitable<void> answer_and_close(beast::tcp_stream& stream, HttpResponse r
   }
 }
 
-asio::awaitable<void> reject(beast::tcp_stream& stream, ErrorCode code, std::string_view message) {
-  co_await answer_and_close(stream, error_response(code, message));
+asio::awaitable<void> reject(const ServerState& state, beast::tcp_stream& stream, ErrorCode code,
+                             std::string_view message) {
+  HttpResponse response = error_response(code, message);
+  count_headless(state, response.status);
+  co_await answer_and_close(stream, std::move(response));
 }
 
 // RFC 9112 §6.1: a request's Transfer-Encoding must end in chunked, the only coding we
@@ -365,6 +365,7 @@ asio::awaitable<HttpResponse> run_on_worker(ServerState& state, const Strand& ex
   std::optional<TenantTurn> turn;
   if (admission.caller) turn.emplace(state, admission.caller->business_id);
   if (turn && !co_await turn->enter(executor, state.options.read_timeout, woken)) {
+    if (state.options.metrics) state.options.metrics->count_rate_limited(RateLimited::tenant_queue);
     HttpResponse r = error_response(ErrorCode::rate_limited,
                                     "too many requests of this business at once; retry in 1 s");
     r.headers.emplace_back("Retry-After", "1");
@@ -453,12 +454,13 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     stream.expires_after(options.header_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     if (ec == http::error::header_limit) {
-      co_await reject(stream, ErrorCode::bad_request, "request headers are too large");
+      co_await reject(state, stream, ErrorCode::bad_request, "request headers are too large");
       break;
     }
     if (is_disconnect(ec)) break;
     if (ec && ec != http::error::body_limit) {
-      co_await reject(stream, ErrorCode::bad_request, "malformed HTTP request: " + ec.message());
+      co_await reject(state, stream, ErrorCode::bad_request,
+                      "malformed HTTP request: " + ec.message());
       break;
     }
     auto& header = parser.get();
@@ -469,10 +471,13 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     request.origin = std::string(header[http::field::origin]);
     request.requested_method = std::string(header[http::field::access_control_request_method]);
     request.if_none_match = std::string(header[http::field::if_none_match]);
+    request.request_id = request_id_for(header["X-Request-Id"]);
+    std::string_view route = kUnknownRoute;  // the metrics' route label, once admitted
     // From here on every answer carries the CORS headers its origin needs, so a browser app
     // can read a 413 (to split its batch) or a 503's Retry-After.
     auto refuse = [&](HttpResponse response) {
       state.router.decorate(request, response);
+      finish(state, request, response, route, start);
       return answer_and_close(stream, std::move(response));
     };
     // A declared Content-Length over the limit.
@@ -494,7 +499,8 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     // The head decides first: /sync/* reads the store (the token) or verifies a JWT, and
     // /admin/* hashes a credential, on a worker.
     Admission admission;
-    if (request.target.starts_with("/sync/") || request.target.starts_with("/admin/")) {
+    if (request.target.starts_with("/sync/") || request.target.starts_with("/admin/") ||
+        request.target.starts_with("/metrics")) {
       if (state.workers_full()) {
         co_await refuse(busy_response("the server is busy; retry later"));
         break;
@@ -510,9 +516,10 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
     } else {
       admission = state.router.admit(request);
     }
+    route = admission.route_label;
     if (admission.refusal) {
       state.router.decorate(request, *admission.refusal);
-      log_request(request, *admission.refusal, start);
+      finish(state, request, *admission.refusal, route, start);
       if (!parser.is_done()) {  // a body is on its way: refuse it unread
         co_await answer_and_close(stream, std::move(*admission.refusal));
         break;
@@ -588,7 +595,7 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
       }
     }
     state.router.decorate(request, *response);
-    log_request(request, *response, start);
+    finish(state, request, *response, route, start);
     bool keep_alive = req.keep_alive() && !state.stopping;
     auto res = to_beast(std::move(*response), req.version(), keep_alive, body_for(request));
     stream.expires_after(options.read_timeout);
@@ -601,7 +608,8 @@ asio::awaitable<void> serve_connection(ServerState& state, std::shared_ptr<Conne
 }
 
 // Past every cap: say so at once and close, rather than leave the client guessing.
-asio::awaitable<void> refuse_connection(tcp::socket socket) {
+asio::awaitable<void> refuse_connection(const ServerState& state, tcp::socket socket) {
+  count_headless(state, 503);
   beast::tcp_stream stream(std::move(socket));
   co_await answer_and_close(stream, busy_response("too many connections; retry later"));
 }
@@ -645,11 +653,17 @@ asio::awaitable<void> accept_loop(ServerState& state, tcp::acceptor& acceptor, a
     }
     Strand executor = connection->strand;
     if (!admission.admitted) {
-      asio::co_spawn(executor, refuse_connection(connection->stream.release_socket()), asio::detached);
+      asio::co_spawn(executor, refuse_connection(state, connection->stream.release_socket()),
+                     asio::detached);
       continue;
     }
     asio::co_spawn(executor, serve_connection(state, std::move(connection), workers, health), asio::detached);
   }
+}
+
+bool has_connections(ServerState& state) {
+  std::lock_guard lock(state.mutex);
+  return !state.live.empty();
 }
 
 // Raises the open-file limit to its hard maximum and returns how many connections fit in
@@ -681,20 +695,33 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
   const std::size_t io_threads =
       options.io_threads ? options.io_threads : std::max<std::size_t>(2, std::thread::hardware_concurrency());
 
-  // Declared first, destroyed last: coroutine frames destroyed with the io_context refer to it.
+  // Declared first, destroyed last: coroutine frames destroyed with the io_context refer to them.
   ServerState state(options, router);
+  std::optional<ServerState> metrics_state;  // the --metrics-listen listener's
+  if (options.metrics_listener) metrics_state.emplace(options, *options.metrics_listener->router);
   asio::io_context io(static_cast<int>(io_threads));
   asio::thread_pool workers(options.workers);
   asio::thread_pool health(1);
 
-  tcp::endpoint endpoint(asio::ip::make_address(options.host), options.port);
+  auto listen = [](tcp::acceptor& acceptor, const std::string& host, std::uint16_t port,
+                   const char* which) {
+    tcp::endpoint endpoint(asio::ip::make_address(host), port);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    boost::system::error_code bind_error;
+    acceptor.bind(endpoint, bind_error);
+    if (bind_error) throw ListenError(bind_error.value(), std::generic_category(), which);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  };
   tcp::acceptor acceptor(io);
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  boost::system::error_code bind_error;
-  acceptor.bind(endpoint, bind_error);
-  if (bind_error) throw ListenError(bind_error.value(), std::generic_category(), "bind");
-  acceptor.listen(asio::socket_base::max_listen_connections);
+  tcp::acceptor metrics_acceptor(io);
+  if (metrics_state) {
+    listen(metrics_acceptor, options.metrics_listener->host, options.metrics_listener->port,
+           "metrics");
+    if (options.metrics_listener->on_listening)
+      options.metrics_listener->on_listening(metrics_acceptor.local_endpoint().port());
+  }
+  listen(acceptor, options.host, options.port, "bind");
   on_listening(acceptor.local_endpoint().port());
 
   asio::steady_timer deadline(io);
@@ -707,6 +734,11 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
     beast::error_code ignored;
     acceptor.close(ignored);
     state.close_unbusy_connections();
+    if (metrics_state) {
+      metrics_state->stopping = true;
+      metrics_acceptor.close(ignored);
+      metrics_state->close_unbusy_connections();
+    }
     deadline.expires_after(options.shutdown_grace);
     deadline.async_wait([&](const beast::error_code& e) {
       if (!e) io.stop();  // in-flight requests ran out of grace
@@ -715,10 +747,7 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
       asio::steady_timer poll(io);
       for (;;) {
-        {
-          std::lock_guard lock(state.mutex);
-          if (state.live.empty()) break;
-        }
+        if (!has_connections(state) && !(metrics_state && has_connections(*metrics_state))) break;
         poll.expires_after(20ms);
         co_await poll.async_wait(use_tuple);
       }
@@ -727,6 +756,9 @@ void run_http_server(const HttpServerOptions& requested, const Router& router,
   });
 
   asio::co_spawn(io, accept_loop(state, acceptor, io, workers, health), asio::detached);
+  if (metrics_state)
+    asio::co_spawn(io, accept_loop(*metrics_state, metrics_acceptor, io, workers, health),
+                   asio::detached);
   std::vector<std::thread> pool;
   for (std::size_t i = 1; i < io_threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

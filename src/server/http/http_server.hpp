@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -32,6 +33,17 @@
 namespace avsync::server {
 
 class ChangeHub;
+class Metrics;
+
+// --metrics-listen: a second address whose requests `router` answers (a Router with
+// MetricsExposure::metrics_only), with the same limits as the main listener.
+struct MetricsListener {
+  std::string host;
+  std::uint16_t port = 0;          // 0 picks a free port
+  const Router* router = nullptr;  // not owned
+  // Called once with the bound port, before the main listener's on_listening.
+  std::function<void(std::uint16_t)> on_listening;
+};
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -52,18 +64,29 @@ struct HttpServerOptions {
   // suspended coroutines holding no worker; shutdown closes it, so each answers at once.
   // Not owned; nullptr: a wait is ignored and every page is answered at once.
   ChangeHub* live = nullptr;
+  // Counts every answer, refusals of the HTTP layer included (by route, status and
+  // latency). Not owned; nullptr: nothing counted.
+  Metrics* metrics = nullptr;
+  // Request lines below this level are not written (request_log.hpp says which is which).
+  LogLevel log_level = LogLevel::info;
+  std::optional<MetricsListener> metrics_listener;
 };
 
 // The address could not be bound; code() says why (std::errc::address_in_use, ...). Its
-// what() is plain text, for the caller to name the address and what to do about it.
+// what() is plain text, for the caller to name the address and what to do about it; it
+// starts with "metrics" when the metrics listener's address was the one.
 struct ListenError : std::system_error {
   using std::system_error::system_error;
 };
 
+// Every answer carries an X-Request-Id header: the request's (HttpRequest::request_id, the
+// client's own when sane), or a new one for an answer given before the head was read.
+//
 // Listens, then serves `router` until SIGINT or SIGTERM. On a signal it stops accepting,
 // closes connections without a request in progress, lets in-flight requests finish (up to
 // shutdown_grace) and returns. `on_listening` is called once with the bound port before
-// serving starts. Throws ListenError when the address cannot be bound.
+// serving starts. Throws ListenError when an address (the metrics listener's included)
+// cannot be bound.
 void run_http_server(const HttpServerOptions& options, const Router& router,
                      const std::function<void(std::uint16_t)>& on_listening);
 

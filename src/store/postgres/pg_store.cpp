@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/ids.hpp"
+#include "store/console_sql.hpp"
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres/pg.hpp"
@@ -64,7 +65,8 @@ std::string text_array(const std::vector<std::optional<std::string_view>>& value
 // Connections shared by all threads; a broken one is dropped and replaced on next use.
 class Pool {
  public:
-  Pool(std::string url, std::size_t size) : url_(std::move(url)), size_(std::max<std::size_t>(1, size)) {}
+  Pool(std::string url, std::size_t size, StoreObserver* observer)
+      : url_(std::move(url)), size_(std::max<std::size_t>(1, size)), observer_(observer) {}
 
   class Lease {
    public:
@@ -85,7 +87,12 @@ class Pool {
   Lease take() {
     std::unique_lock lock(mutex_);
     for (;;) {
-      available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+      if (idle_.empty() && open_ >= size_) {
+        // Every connection is leased: the wait is what the pool's metrics count.
+        const auto since = std::chrono::steady_clock::now();
+        available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+        if (observer_) observer_->pool_waited(std::chrono::steady_clock::now() - since);
+      }
       if (idle_.empty()) break;
       auto c = std::move(idle_.back());
       idle_.pop_back();
@@ -118,7 +125,41 @@ class Pool {
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_ = 0;  // connections in existence, idle or leased
+  StoreObserver* observer_;  // may be nullptr
 };
+
+// A row of search_operations_sql or read_operation_sql (SearchColumns).
+LoggedOperation logged_operation(const pg::Result& r, int row) {
+  using C = SearchColumns;
+  auto text = [&](int column) { return std::string(r.text(row, column)); };
+  LoggedOperation out{
+      text(C::business_id),
+      OperationRecord{text(C::operation_id), text(C::entity), text(C::action), text(C::entity_id),
+                      text(C::payload),
+                      r.text(row, C::status) == "processed" ? OperationStatus::processed
+                                                            : OperationStatus::failed,
+                      r.optional_text(row, C::error), r.optional_text(row, C::message),
+                      r.optional_text(row, C::client_timestamp), text(C::processed_at)},
+      std::nullopt};
+  if (!r.is_null(row, C::resolution))
+    out.resolution = ResolutionRecord{
+        out.business_id,
+        out.record.operation_id,
+        text(C::resolution),
+        text(C::resolved_by),
+        text(C::resolved_at),
+        text(C::address),
+        r.is_null(row, C::version)
+            ? std::nullopt
+            : std::optional<std::uint64_t>(static_cast<std::uint64_t>(r.int64(row, C::version)))};
+  return out;
+}
+
+Params params_of(const ConsoleStatement& statement) {
+  Params params;
+  for (const std::string& p : statement.params) params.push_back(p);
+  return params;
+}
 
 // Runs `f`, turning database failures into the store's exceptions (throw_classified).
 template <typename F>
@@ -294,6 +335,37 @@ class PgBatch final : public BatchTransaction {
 
   std::uint64_t version() const override { return version_; }
 
+  std::optional<OperationRecord> read_operation(std::string_view operation_id) override {
+    return guarded([&]() -> std::optional<OperationRecord> {
+      auto r = conn_->query(read_operation_sql(Placeholders::postgres), {business_, operation_id});
+      if (!r.rows()) return std::nullopt;
+      return logged_operation(r, 0).record;
+    });
+  }
+
+  bool is_resolved(std::string_view operation_id) override {
+    return guarded([&] {
+      return conn_
+                 ->query(
+                     "SELECT 1 FROM conflict_resolutions WHERE business_id = $1 AND operation_id = "
+                     "$2",
+                     {business_, operation_id})
+                 .rows() > 0;
+    });
+  }
+
+  void record_resolution(const ResolutionRecord& r) override {
+    const std::optional<std::string> version =
+        r.version ? std::optional(std::to_string(*r.version)) : std::nullopt;
+    guarded([&] {
+      return conn_
+          ->query(insert_resolution_sql(Placeholders::postgres),
+                  {business_, r.operation_id, r.resolution, r.by, r.at, r.address,
+                   version ? std::optional<std::string_view>(*version) : std::nullopt})
+          .affected();
+    });
+  }
+
  private:
   // Raises the tenant's version and, in the same statement, announces it to the change
   // watches of every server (pg_change_watch.hpp): NOTIFY is delivered once COMMIT is done.
@@ -390,7 +462,7 @@ class PgBatch final : public BatchTransaction {
 class PgStore final : public Store {
  public:
   PgStore(const std::string& url, const StoreOptions& options)
-      : url_(url), pool_(url, options.pool_size) {}
+      : url_(url), pool_(url, options.pool_size, options.observer) {}
 
   void migrate() override {
     guarded([&] {
@@ -540,6 +612,62 @@ class PgStore final : public Store {
     return guarded([&] {
       return pool_.take()->query("UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE token_hash = $1",
                                  {token_hash, now}).affected() > 0;
+    });
+  }
+
+  std::vector<BusinessSummary> list_businesses(std::string_view after_id, std::size_t limit,
+                                               std::string_view since, UnixMillis now) override {
+    return guarded([&] {
+      auto statement = list_businesses_sql(after_id, limit, since, now, Placeholders::postgres);
+      auto r = pool_.take()->query(statement.sql, params_of(statement));
+      std::vector<BusinessSummary> out;
+      for (int row = 0; row < r.rows(); ++row)
+        out.push_back({std::string(r.text(row, 0)), std::string(r.text(row, 1)),
+                       std::string(r.text(row, 2)), r.optional_text(row, 3), r.int64(row, 4),
+                       r.int64(row, 5), r.int64(row, 6)});
+      return out;
+    });
+  }
+
+  std::vector<LoggedOperation> search_operations(const OperationSearch& search) override {
+    return guarded([&] {
+      auto statement = search_operations_sql(search, Placeholders::postgres);
+      auto r = pool_.take()->query(statement.sql, params_of(statement));
+      std::vector<LoggedOperation> out;
+      for (int row = 0; row < r.rows(); ++row) out.push_back(logged_operation(r, row));
+      return out;
+    });
+  }
+
+  std::optional<StoredRow> read_row(std::string_view business_id, const EntitySpec& entity,
+                                    std::string_view id) override {
+    return guarded([&]() -> std::optional<StoredRow> {
+      auto r = pool_.take()->query(sql_.of(entity).select_row, {business_id, id});
+      if (!r.rows()) return std::nullopt;
+      StoredRow row{r.int64(0, 0) != 0, r.int64(0, 1), {}};
+      for (std::size_t i = 0; i < entity.fields.size(); ++i)
+        row.values.push_back(r.optional_text(0, kSelectRowFieldsAt + static_cast<int>(i)));
+      return row;
+    });
+  }
+
+  std::vector<ResolutionRecord> list_resolutions(const std::optional<std::string>& business_id,
+                                                 const std::optional<ListPosition>& after,
+                                                 std::size_t limit) override {
+    return guarded([&] {
+      auto statement = list_resolutions_sql(business_id, after, limit, Placeholders::postgres);
+      auto r = pool_.take()->query(statement.sql, params_of(statement));
+      std::vector<ResolutionRecord> out;
+      using C = ResolutionColumns;
+      for (int row = 0; row < r.rows(); ++row)
+        out.push_back(
+            {std::string(r.text(row, C::business_id)), std::string(r.text(row, C::operation_id)),
+             std::string(r.text(row, C::resolution)), std::string(r.text(row, C::resolved_by)),
+             std::string(r.text(row, C::resolved_at)), std::string(r.text(row, C::address)),
+             r.is_null(row, C::version) ? std::nullopt
+                                        : std::optional<std::uint64_t>(static_cast<std::uint64_t>(
+                                              r.int64(row, C::version)))});
+      return out;
     });
   }
 

@@ -39,9 +39,11 @@ GroupCommit::Slot GroupCommit::join(std::string_view tenant) {
     open_ = true;
     ++group_;
     group_rows_ = 0;
+    group_batches_ = 0;
     group_opened_ = started;
     state.unlock();
   }
+  ++group_batches_;
   Slot slot(*this, std::move(me.tenant), group_, started);
   slot.changes_at_start_ = total_changes();
   db_.query("SAVEPOINT batch").run();  // throws: ~Slot ends the turn
@@ -150,6 +152,7 @@ void GroupCommit::finish(Slot& slot, bool broken) {
   }
   if (close) {
     open_ = false;
+    const std::size_t batches = group_batches_;
     state.unlock();
     std::string failure;
     try {
@@ -175,6 +178,7 @@ void GroupCommit::finish(Slot& slot, bool broken) {
     state.unlock();
     finished_cv_.notify_all();
     if (!failure.empty()) throw Unavailable("group commit failed: " + failure);
+    if (options_.committed) options_.committed(batches);
     return;
   }
   // The next batch continues this group; it or a later member commits it.

@@ -47,6 +47,9 @@ struct GroupCommitOptions {
   std::chrono::steady_clock::duration max_open = std::chrono::milliseconds(10);
   // The monotonic time source; tests pass a fake one. Called with no lock held.
   std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
+  // Called once a group's COMMIT is durable, with how many batches it held (for the
+  // server's metrics). Called with no lock held, by the batch that committed; must not throw.
+  std::function<void(std::size_t batches)> committed;
 };
 
 class GroupCommit {
@@ -134,6 +137,7 @@ class GroupCommit {
   bool open_ = false;            // a group transaction is open on the connection
   std::uint64_t group_ = 0;      // the open (or last opened) group
   std::int64_t group_rows_ = 0;
+  std::size_t group_batches_ = 0;  // batches that joined the open group
   std::chrono::steady_clock::time_point group_opened_;
   std::uint64_t finished_ = 0;   // groups up to this one are committed or failed
   std::uint64_t ended_ = 0;

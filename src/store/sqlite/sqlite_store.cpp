@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -7,9 +9,8 @@
 #include <mutex>
 #include <thread>
 
-#include <sqlite3.h>
-
 #include "sqlite/database.hpp"
+#include "store/console_sql.hpp"
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite/group_commit.hpp"
@@ -37,8 +38,33 @@ auto classified(F&& f) -> decltype(f()) {
   }
 }
 
-std::string_view status_text(OperationStatus s) {
-  return s == OperationStatus::processed ? "processed" : "failed";
+// A row of search_operations_sql or read_operation_sql (SearchColumns).
+LoggedOperation logged_operation(const Query& q) {
+  using C = SearchColumns;
+  LoggedOperation out{
+      std::string(q.text(C::business_id)),
+      OperationRecord{
+          std::string(q.text(C::operation_id)), std::string(q.text(C::entity)),
+          std::string(q.text(C::action)), std::string(q.text(C::entity_id)),
+          std::string(q.text(C::payload)),
+          q.text(C::status) == "processed" ? OperationStatus::processed : OperationStatus::failed,
+          q.optional_text(C::error), q.optional_text(C::message),
+          q.optional_text(C::client_timestamp), std::string(q.text(C::processed_at))},
+      std::nullopt};
+  if (!q.is_null(C::resolution))
+    out.resolution = ResolutionRecord{
+        out.business_id,
+        out.record.operation_id,
+        std::string(q.text(C::resolution)),
+        std::string(q.text(C::resolved_by)),
+        std::string(q.text(C::resolved_at)),
+        std::string(q.text(C::address)),
+        q.is_null(C::version) ? std::nullopt : std::optional<std::uint64_t>(q.int64(C::version))};
+  return out;
+}
+
+void bind_all(Query& q, const std::vector<std::string>& params) {
+  for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i + 1), params[i]);
 }
 
 // Connections for readers, each used by one thread at a time.
@@ -173,6 +199,41 @@ class SqliteBatch final : public BatchTransaction {
 
   std::uint64_t version() const override { return version_; }
 
+  std::optional<OperationRecord> read_operation(std::string_view operation_id) override {
+    return classified([&]() -> std::optional<OperationRecord> {
+      auto q = db_.query(read_operation_sql(Placeholders::sqlite));
+      q.bind(1, business_).bind(2, operation_id);
+      if (!q.step()) return std::nullopt;
+      return logged_operation(q).record;
+    });
+  }
+
+  bool is_resolved(std::string_view operation_id) override {
+    return classified([&] {
+      auto q = db_.query(
+          "SELECT 1 FROM conflict_resolutions WHERE business_id = ?1 AND operation_id = ?2");
+      q.bind(1, business_).bind(2, operation_id);
+      return q.step();
+    });
+  }
+
+  void record_resolution(const ResolutionRecord& r) override {
+    classified([&] {
+      auto q = db_.query(insert_resolution_sql(Placeholders::sqlite));
+      q.bind(1, business_)
+          .bind(2, r.operation_id)
+          .bind(3, r.resolution)
+          .bind(4, r.by)
+          .bind(5, r.at);
+      q.bind(6, r.address);
+      if (r.version)
+        q.bind(7, static_cast<std::int64_t>(*r.version));
+      else
+        q.bind_null(7);
+      q.run();
+    });
+  }
+
  private:
   void record(const OperationRecord& r) {
     auto q = db_.query(
@@ -225,6 +286,10 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const StoreOptions& options)
       : path_(path),
         writer_(path, Database::Access::read_write),
+        groups_(writer_, {.committed =
+                              [observer = options.observer](std::size_t batches) {
+                                if (observer) observer->group_committed(batches);
+                              }}),
         readers_(path, std::max<std::size_t>(1, options.pool_size)) {
     // The writer touches index pages all over the file; a larger cache than SQLite's
     // 2 MiB default saves re-reading them on every batch. Readers keep the default.
@@ -474,6 +539,67 @@ class SqliteStore final : public Store {
     });
   }
 
+  std::vector<BusinessSummary> list_businesses(std::string_view after_id, std::size_t limit,
+                                               std::string_view since, UnixMillis now) override {
+    return classified([&] {
+      auto statement = list_businesses_sql(after_id, limit, since, now, Placeholders::sqlite);
+      auto db = readers_.take();
+      auto q = db->query(statement.sql);
+      bind_all(q, statement.params);
+      std::vector<BusinessSummary> out;
+      while (q.step())
+        out.push_back({std::string(q.text(0)), std::string(q.text(1)), std::string(q.text(2)),
+                       q.optional_text(3), q.int64(4), q.int64(5), q.int64(6)});
+      return out;
+    });
+  }
+
+  std::vector<LoggedOperation> search_operations(const OperationSearch& search) override {
+    return classified([&] {
+      auto statement = search_operations_sql(search, Placeholders::sqlite);
+      auto db = readers_.take();
+      auto q = db->query(statement.sql);
+      bind_all(q, statement.params);
+      std::vector<LoggedOperation> out;
+      while (q.step()) out.push_back(logged_operation(q));
+      return out;
+    });
+  }
+
+  std::optional<StoredRow> read_row(std::string_view business_id, const EntitySpec& entity,
+                                    std::string_view id) override {
+    return classified([&]() -> std::optional<StoredRow> {
+      auto db = readers_.take();
+      auto q = db->query(sql_.of(entity).select_row);
+      q.bind(1, business_id).bind(2, id);
+      if (!q.step()) return std::nullopt;
+      StoredRow row{q.int64(0) != 0, q.int64(1), {}};
+      for (std::size_t i = 0; i < entity.fields.size(); ++i)
+        row.values.push_back(q.optional_text(kSelectRowFieldsAt + static_cast<int>(i)));
+      return row;
+    });
+  }
+
+  std::vector<ResolutionRecord> list_resolutions(const std::optional<std::string>& business_id,
+                                                 const std::optional<ListPosition>& after,
+                                                 std::size_t limit) override {
+    return classified([&] {
+      auto statement = list_resolutions_sql(business_id, after, limit, Placeholders::sqlite);
+      auto db = readers_.take();
+      auto q = db->query(statement.sql);
+      bind_all(q, statement.params);
+      std::vector<ResolutionRecord> out;
+      using C = ResolutionColumns;
+      while (q.step())
+        out.push_back({std::string(q.text(C::business_id)), std::string(q.text(C::operation_id)),
+                       std::string(q.text(C::resolution)), std::string(q.text(C::resolved_by)),
+                       std::string(q.text(C::resolved_at)), std::string(q.text(C::address)),
+                       q.is_null(C::version) ? std::nullopt
+                                             : std::optional<std::uint64_t>(q.int64(C::version))});
+      return out;
+    });
+  }
+
  private:
   // Copies the WAL back into the database file every 200 ms on a separate connection, so
   // commits only append to the WAL. PASSIVE checkpoints never block the writer or readers.
@@ -496,7 +622,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   Database writer_;
-  GroupCommit groups_{writer_};
+  GroupCommit groups_;
   ReaderPool readers_;
   EntityStatements sql_{Placeholders::sqlite};
   std::mutex checkpoint_mutex_;

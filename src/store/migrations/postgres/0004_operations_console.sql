@@ -1,0 +1,38 @@
+-- The operations console (docs/protocol.md §7.2 to §7.5): searches of the operation log,
+-- newest first, and the record of each conflict an operator resolved.
+-- Every search walks one index in (processed_at, business_id, operation_id) order, the
+-- listing's order, and stops after a page: a tenant's rows lead with business_id (and
+-- entity or error code when filtered by them); searches across tenants lead with the
+-- filtered column or the time. Failed rows are few, so their indexes are partial.
+CREATE INDEX sync_operations_by_business ON sync_operations (business_id, processed_at, operation_id);
+CREATE INDEX sync_operations_by_time ON sync_operations (processed_at, business_id, operation_id);
+CREATE INDEX sync_operations_by_business_entity
+  ON sync_operations (business_id, entity, processed_at, operation_id);
+CREATE INDEX sync_operations_by_entity ON sync_operations (entity, processed_at, business_id, operation_id);
+CREATE INDEX sync_operations_by_operation_id ON sync_operations (operation_id);
+CREATE INDEX sync_operations_failed_by_business
+  ON sync_operations (business_id, processed_at, operation_id) WHERE status = 'failed';
+CREATE INDEX sync_operations_failed_by_time
+  ON sync_operations (processed_at, business_id, operation_id) WHERE status = 'failed';
+CREATE INDEX sync_operations_failed_by_business_error
+  ON sync_operations (business_id, error, processed_at, operation_id) WHERE status = 'failed';
+CREATE INDEX sync_operations_failed_by_error
+  ON sync_operations (error, processed_at, business_id, operation_id) WHERE status = 'failed';
+-- sync_operations_by_time serves the pruning that this index served.
+DROP INDEX sync_operations_processed_at;
+
+-- One row per resolved operation: the key makes a second resolution impossible. Rows
+-- stay when the operation's log row is pruned: they are the audit.
+CREATE TABLE conflict_resolutions (
+  business_id  text COLLATE "C" NOT NULL,
+  operation_id text NOT NULL,
+  resolution   text NOT NULL CHECK (resolution IN ('apply_client', 'keep_server')),
+  resolved_by  text NOT NULL,
+  resolved_at  timestamptz NOT NULL,
+  address      text NOT NULL,
+  version      bigint,               -- apply_client: the feed version of its write
+  PRIMARY KEY (business_id, operation_id)
+);
+CREATE INDEX conflict_resolutions_by_business
+  ON conflict_resolutions (business_id, resolved_at, operation_id);
+CREATE INDEX conflict_resolutions_by_time ON conflict_resolutions (resolved_at, business_id, operation_id);
