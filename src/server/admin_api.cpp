@@ -453,7 +453,12 @@ HttpResponse AdminApi::resolve_conflict(SyncService& sync, std::string_view busi
                                  : ConflictResolution::Choice::keep_server,
                              by->value_or("admin"), std::string(address)};
   auto resolved = sync.resolve_conflict(request);
-  if (!resolved) return error_response(resolved.error().code, resolved.error().message);
+  if (!resolved) {
+    HttpResponse refused = error_response(resolved.error().code, resolved.error().message);
+    // The request was well formed; what it names cannot be written (§7.4): 422, not 400.
+    if (resolved.error().code == ErrorCode::validation_error) refused.status = 422;
+    return refused;
+  }
   json::value version =
       resolved->version ? json::value(encode_cursor(*resolved->version)) : json::value(nullptr);
   return json_answer(200, {{"businessId", resolved->business_id},
