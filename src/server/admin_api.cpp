@@ -10,6 +10,7 @@
 #include "core/base64url.hpp"
 #include "core/codec.hpp"
 #include "core/cursor.hpp"
+#include "core/ids.hpp"
 #include "server/auth.hpp"
 #include "server/router.hpp"
 #include "server/sync_service.hpp"
@@ -422,9 +423,10 @@ HttpResponse AdminApi::list_conflicts(std::string_view query) const {
   std::vector<std::string> items;
   for (const store::LoggedOperation& op : rows) {
     json::value server_row = nullptr;
-    if (const EntitySpec* entity = find_entity(op.record.entity))
-      server_row = server_row_json(*entity, op.record.entity_id,
-                                   store_.read_row(op.business_id, *entity, op.record.entity_id));
+    // A failed operation may name anything; only a known entity and a UUID name a row.
+    const EntitySpec* entity = find_entity(op.record.entity);
+    if (auto id = normalize_uuid(op.record.entity_id); entity && id)
+      server_row = server_row_json(*entity, *id, store_.read_row(op.business_id, *entity, *id));
     items.push_back(operation_json(op, {{"serverRow", std::move(server_row)}}));
   }
   return listing("conflicts", items,

@@ -89,8 +89,9 @@ class AdminConsoleTest : public SyncServerTest {
   }
   void expect_error(const HttpResult& res, int status, const std::string& code) {
     EXPECT_EQ(res.status, status) << res.body;
-    if (res.status == status)
+    if (res.status == status) {
       EXPECT_EQ(parse_json_body(res.body).at("error").at("code").as_string(), code) << res.body;
+    }
   }
   std::string jwt_of(const std::string& business_id) {
     const std::int64_t exp = std::chrono::duration_cast<std::chrono::seconds>(
@@ -196,10 +197,11 @@ TEST_F(AdminConsoleTest, OperationsAreSearchedNewestFirstAndEveryPageHoldsEachRo
     EXPECT_TRUE(seen.insert(std::string(all[i].at("operationId").as_string())).second)
         << "a row seen twice";
     EXPECT_EQ(all[i].at("businessId"), business_a.c_str());
-    if (i)
+    if (i) {
       EXPECT_GE(std::string_view(all[i - 1].at("processedAt").as_string()),
                 std::string_view(all[i].at("processedAt").as_string()))
           << "newest first";
+    }
     EXPECT_TRUE(all[i].at("payload").is_object());
   }
   // The last push is the newest (or shares its millisecond with the newest).
@@ -461,8 +463,17 @@ TEST_F(AdminConsoleTest, AClientWriteThatCannotBeAppliedIsRefusedAndChangesNothi
       push({operation(refused_delete, "customers", "delete", referenced, "", ts(50))}).at(0).error,
       "CONFLICT");
 
+  // An operation that names no row at all (its id is not a UUID): no server row, 422.
+  const std::string nameless = new_uuid();
+  ASSERT_EQ(push({operation(nameless, "customers", "update", "x'; --", R"({"name":"n"})", ts(2))})
+                .at(0)
+                .error,
+            "VALIDATION_ERROR");
+
   const std::int64_t before = tenant_version(business_a);
   const std::string operations = count("sync_operations");
+  expect_error(resolve(business_a, nameless, R"({"resolution":"apply_client"})"), 422,
+               "VALIDATION_ERROR");
   auto res = resolve(business_a, incomplete, R"({"resolution":"apply_client"})");
   expect_error(res, 422, "VALIDATION_ERROR");
   EXPECT_NE(res.body.find("no longer exists"), std::string::npos) << res.body;
@@ -476,10 +487,19 @@ TEST_F(AdminConsoleTest, AClientWriteThatCannotBeAppliedIsRefusedAndChangesNothi
                 .at("conflicts")
                 .as_array()
                 .size(),
-            4u);
-  auto deleted = get("/admin/conflicts?businessId=" + url_encoded(business_a)).at("conflicts");
-  for (const auto& c : deleted.as_array())
-    if (c.at("operationId") == stale.c_str()) EXPECT_EQ(c.at("serverRow").at("deleted"), true);
+            5u);
+  auto listed = get("/admin/conflicts?businessId=" + url_encoded(business_a)).at("conflicts");
+  for (const auto& c : listed.as_array()) {
+    if (c.at("operationId") == stale.c_str()) {
+      EXPECT_EQ(c.at("serverRow").at("deleted"), true);
+    }
+    if (c.at("operationId") == nameless.c_str()) {
+      EXPECT_TRUE(c.at("serverRow").is_null());
+    }
+    if (c.at("operationId") == incomplete.c_str()) {
+      EXPECT_TRUE(c.at("serverRow").is_null());
+    }
+  }
 
   // Unknown, applied or other tenants' operations are 404.
   expect_error(resolve(business_a, new_uuid(), R"({"resolution":"keep_server"})"), 404,
