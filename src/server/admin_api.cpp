@@ -10,6 +10,7 @@
 #include "core/base64url.hpp"
 #include "core/codec.hpp"
 #include "core/cursor.hpp"
+#include "core/ids.hpp"
 #include "server/auth.hpp"
 #include "server/router.hpp"
 #include "server/sync_service.hpp"
@@ -422,9 +423,10 @@ HttpResponse AdminApi::list_conflicts(std::string_view query) const {
   std::vector<std::string> items;
   for (const store::LoggedOperation& op : rows) {
     json::value server_row = nullptr;
-    if (const EntitySpec* entity = find_entity(op.record.entity))
-      server_row = server_row_json(*entity, op.record.entity_id,
-                                   store_.read_row(op.business_id, *entity, op.record.entity_id));
+    // A failed operation may name anything; only a known entity and a UUID name a row.
+    const EntitySpec* entity = find_entity(op.record.entity);
+    if (auto id = normalize_uuid(op.record.entity_id); entity && id)
+      server_row = server_row_json(*entity, *id, store_.read_row(op.business_id, *entity, *id));
     items.push_back(operation_json(op, {{"serverRow", std::move(server_row)}}));
   }
   return listing("conflicts", items,
@@ -453,7 +455,12 @@ HttpResponse AdminApi::resolve_conflict(SyncService& sync, std::string_view busi
                                  : ConflictResolution::Choice::keep_server,
                              by->value_or("admin"), std::string(address)};
   auto resolved = sync.resolve_conflict(request);
-  if (!resolved) return error_response(resolved.error().code, resolved.error().message);
+  if (!resolved) {
+    HttpResponse refused = error_response(resolved.error().code, resolved.error().message);
+    // The request was well formed; what it names cannot be written (§7.4): 422, not 400.
+    if (resolved.error().code == ErrorCode::validation_error) refused.status = 422;
+    return refused;
+  }
   json::value version =
       resolved->version ? json::value(encode_cursor(*resolved->version)) : json::value(nullptr);
   return json_answer(200, {{"businessId", resolved->business_id},

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "core/ids.hpp"
 #include "core/validation.hpp"
 #include "server/metrics.hpp"
 
@@ -161,15 +162,18 @@ Result<OperationRecord> apply_client_fields(BatchTransaction& tx, const Operatio
   if (!entity)
     return validation_error("the operation names no known entity ('" + cut_text(failed.entity, 64) +
                             "')");
+  const auto entity_id = normalize_uuid(failed.entity_id);
+  if (!entity_id)
+    return validation_error("the operation's entityId is not a UUID: it names no row");
   auto payload = parse_json(failed.payload);
   if (!payload || !payload->is_object() || payload->find("payloadText"))
     return validation_error(
         "the log kept only part of this operation's payload; it cannot be applied");
-  auto row = tx.find_row(*entity, failed.entity_id);
+  auto row = tx.find_row(*entity, *entity_id);
   std::string action = failed.action;
   if (action == "insert" || action == "update") {
     if (row && row->deleted)
-      return conflict(row_name(*entity, failed.entity_id) +
+      return conflict(row_name(*entity, *entity_id) +
                       " was deleted; a deleted row cannot be written again");
     action = row ? "update" : "insert";
   } else if (action != "delete") {
@@ -182,14 +186,14 @@ Result<OperationRecord> apply_client_fields(BatchTransaction& tx, const Operatio
   body.members.emplace_back("operationId", json_string(operation_id));
   body.members.emplace_back("entity", json_string(entity->name));
   body.members.emplace_back("action", json_string(action));
-  body.members.emplace_back("entityId", json_string(failed.entity_id));
+  body.members.emplace_back("entityId", json_string(*entity_id));
   body.members.emplace_back("clientTimestamp", json_string(now_text));
   body.members.emplace_back("payload", std::move(*payload));
   auto valid = validate_operation(body);
   if (!valid) {
     Error error = valid.error();
     if (action == "insert" && failed.action == "update")
-      error.message = row_name(*entity, failed.entity_id) +
+      error.message = row_name(*entity, *entity_id) +
                       " no longer exists and this update's fields cannot "
                       "insert it: " +
                       error.message;

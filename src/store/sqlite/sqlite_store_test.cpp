@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -237,6 +238,95 @@ class RecordingSink final : public ChangeSink {
 // Store::watch_changes on SQLite: another server on the same file (here a second store
 // object) commits, and the watch reports the tenant's new version, for the tenants someone
 // waits for only.
+TEST_F(SqliteStoreTest, ASearchPagesNewestFirstThroughRowsOfOneMillisecondEachOnce) {
+  store_->create_business("b2", "Otra", "2026-01-01T00:00:00.000Z");
+  for (const char* business : {"b1", "b2"}) {
+    auto tx = store_->begin_batch(business);
+    for (int i = 0; i < 5; ++i) {
+      // Three rows share a millisecond: the business and operation id order them.
+      const std::string at =
+          i < 3 ? "2026-02-01T00:00:00.000Z" : "2026-02-01T00:00:0" + std::to_string(i) + ".000Z";
+      tx->record_operation({"op" + std::to_string(i), "customers", "insert", "c", "{}",
+                            i == 1 ? OperationStatus::failed : OperationStatus::processed,
+                            i == 1 ? std::optional<std::string>("CONFLICT") : std::nullopt,
+                            std::nullopt, std::nullopt, at});
+    }
+    tx->commit();
+  }
+  OperationSearch search;
+  search.limit = 3;
+  std::vector<std::string> seen;
+  for (;;) {
+    auto page = store_->search_operations(search);
+    for (const LoggedOperation& op : page)
+      seen.push_back(op.record.processed_at + " " + op.business_id + " " + op.record.operation_id);
+    if (page.size() < search.limit) break;
+    search.after = ListPosition{page.back().record.processed_at, page.back().business_id,
+                                page.back().record.operation_id};
+  }
+  ASSERT_EQ(seen.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(seen.rbegin(), seen.rend()))
+      << "newest first, by time, business, operation id";
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 10u);
+  EXPECT_EQ(seen.front(), "2026-02-01T00:00:04.000Z b2 op4");
+
+  search = {};
+  search.business_id = "b1";
+  search.limit = 2;
+  search.after = ListPosition{"2026-02-01T00:00:00.000Z", "b1", "op2"};
+  auto page = store_->search_operations(search);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].record.operation_id, "op1");
+  EXPECT_EQ(page[0].record.status, OperationStatus::failed);
+  EXPECT_EQ(page[0].record.error, "CONFLICT");
+  EXPECT_EQ(page[1].record.operation_id, "op0");
+}
+
+TEST_F(SqliteStoreTest, AResolutionIsRecordedOnceHidesTheFailureAndOutlivesPruning) {
+  {
+    auto tx = store_->begin_batch("b1");
+    tx->record_operation({"bad", "customers", "update", "c", R"({"name":"x"})",
+                          OperationStatus::failed, "CONFLICT", "newer write",
+                          "2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z"});
+    tx->commit();
+  }
+  OperationSearch unresolved;
+  unresolved.unresolved_only = true;
+  ASSERT_EQ(store_->search_operations(unresolved).size(), 1u);
+  {
+    auto tx = store_->begin_batch("b1");
+    ASSERT_TRUE(tx->read_operation("bad"));
+    EXPECT_EQ(tx->read_operation("bad")->payload, R"({"name":"x"})");
+    EXPECT_FALSE(tx->read_operation("other"));
+    EXPECT_FALSE(tx->is_resolved("bad"));
+    tx->record_resolution(
+        {"b1", "bad", "keep_server", "ana", "2026-02-02T00:00:00.000Z", "10.0.0.1", std::nullopt});
+    EXPECT_TRUE(tx->is_resolved("bad"));
+    tx->commit();
+  }
+  {
+    auto tx = store_->begin_batch("b1");
+    EXPECT_TRUE(tx->is_resolved("bad"));
+    EXPECT_THROW(tx->record_resolution(
+                     {"b1", "bad", "apply_client", "x", "2026-02-03T00:00:00.000Z", "", 1}),
+                 std::exception)
+        << "the key allows one resolution";
+  }
+  EXPECT_TRUE(store_->search_operations(unresolved).empty());
+  OperationSearch all;
+  auto logged = store_->search_operations(all);
+  ASSERT_EQ(logged.size(), 1u);
+  ASSERT_TRUE(logged[0].resolution);
+  EXPECT_EQ(logged[0].resolution->by, "ana");
+  EXPECT_EQ(store_->prune_operations("2027-01-01T00:00:00.000Z"), 1u);
+  auto audit = store_->list_resolutions(std::nullopt, std::nullopt, 10);
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].address, "10.0.0.1");
+  EXPECT_EQ(audit[0].at, "2026-02-02T00:00:00.000Z");
+  EXPECT_FALSE(audit[0].version);
+  EXPECT_TRUE(store_->list_resolutions(std::string("b2"), std::nullopt, 10).empty());
+}
+
 TEST_F(SqliteStoreTest, AWatchReportsACommitOfAnotherStoreOnTheFileForTheWatchedTenantsOnly) {
   const EntitySpec& c = *find_entity("customers");
   RecordingSink sink({"b1"});

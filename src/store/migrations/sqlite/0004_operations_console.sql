@@ -9,7 +9,7 @@ CREATE INDEX sync_operations_by_time ON sync_operations (processed_at, business_
 CREATE INDEX sync_operations_by_business_entity
   ON sync_operations (business_id, entity, processed_at, operation_id);
 CREATE INDEX sync_operations_by_entity ON sync_operations (entity, processed_at, business_id, operation_id);
-CREATE INDEX sync_operations_by_operation_id ON sync_operations (operation_id);
+CREATE INDEX sync_operations_by_operation_id ON sync_operations (operation_id, processed_at, business_id);
 CREATE INDEX sync_operations_failed_by_business
   ON sync_operations (business_id, processed_at, operation_id) WHERE status = 'failed';
 CREATE INDEX sync_operations_failed_by_time
