@@ -151,7 +151,7 @@ class OpenApiServerTest : public SyncServerTest {
       for (const DocumentedOperation& other : all)
         if (other.path == op.path && other.method != "OPTIONS") method = other.method;
       headers = {{"Origin", kOrigin}, {"Access-Control-Request-Method", method}};
-    } else if (op.path.starts_with("/admin/")) {
+    } else if (op.path.starts_with("/admin/") || op.path == "/metrics") {
       headers = {{"Authorization", std::string("Bearer ") + kAdminCredential}};
     } else if (op.path.starts_with("/sync/")) {
       headers = {{"Authorization", "Bearer " + token_a}};
