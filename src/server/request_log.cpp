@@ -69,9 +69,7 @@ std::string format_request_line(const HttpRequest& request, const HttpResponse& 
       }
     }
   };
-  out += "{\"requestId\":\"";
-  text(request.request_id);
-  out += "\",\"method\":\"";
+  out += "{\"method\":\"";
   text(std::string_view(request.method).substr(0, 16));
   out += "\",\"path\":\"";
   text(path);
@@ -79,7 +77,9 @@ std::string format_request_line(const HttpRequest& request, const HttpResponse& 
          ",\"latency_ms\":" + std::to_string(micros / 1000) + "." +
          std::to_string((micros % 1000) / 100) + ",\"business\":\"";
   text(response.business_id);
-  out += "\",\"operations\":" + std::to_string(response.operation_count);
+  out += "\",\"operations\":" + std::to_string(response.operation_count) + ",\"requestId\":\"";
+  text(request.request_id);
+  out += '"';
   if (response.error) {
     out += ",\"error\":\"";
     text(to_wire(*response.error));

@@ -33,8 +33,8 @@ std::string new_request_id();
 // `sent` when it is sane, else a new id.
 std::string request_id_for(std::string_view sent);
 
-// The request's log line: one JSON object and a newline, {"requestId", "method", "path",
-// "status", "latency_ms", "business", "operations"} and "error" (the wire code) when the
+// The request's log line: one JSON object and a newline, {"method", "path", "status",
+// "latency_ms", "business", "operations", "requestId"} and "error" (the wire code) when the
 // answer is an error. Text a client chose (the path, a JWT's business claim) has quotes,
 // backslashes and control characters neutralised, so a line stays one valid object.
 std::string format_request_line(const HttpRequest& request, const HttpResponse& response,
