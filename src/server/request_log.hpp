@@ -1,5 +1,5 @@
 #pragma once
-// Request ids and the request log (docs/protocol.md §6.3): every answer carries an
+// Request ids and the request log (docs/protocol.md §6.1): every answer carries an
 // X-Request-Id, the client's own when it is sane, and the JSON line logged for the request
 // carries it too, so a client's report of a failure finds its line.
 
