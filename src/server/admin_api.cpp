@@ -67,15 +67,24 @@ json::value nullable(const std::optional<std::string>& text) {
 }
 
 // A query's parameters, read one by one; the first malformed one is remembered.
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
 class QueryReader {
  public:
   explicit QueryReader(std::string_view query) : query_(query) {}
 
   // A value of 1 to `max` bytes, or nullopt when absent or empty.
+  // Control characters are refused: PostgreSQL would cut a value at a NUL byte, so a filter
+  // holding one would match another value there than on SQLite.
   std::optional<std::string> text(std::string_view name, std::size_t max = kMaxFilterLength) {
     auto value = raw(name);
     if (value && value->size() > max)
       fail(std::string(name) + " must be at most " + std::to_string(max) + " characters");
+    else if (value && has_control_character(*value))
+      fail(std::string(name) + " must not hold control characters");
     return value;
   }
   std::optional<std::string> business_id() {
@@ -446,7 +455,9 @@ HttpResponse AdminApi::resolve_conflict(SyncService& sync, std::string_view busi
     return bad_request("resolution must be apply_client or keep_server");
   auto by = string_member(*object, "by", kMaxResolverLength);
   if (!by) return bad_request(by.error().message);
-  if (!is_business_id(business_id) || operation_id.empty() || operation_id.size() > 128)
+  if (*by && has_control_character(**by)) return bad_request("by must not hold control characters");
+  if (!is_business_id(business_id) || operation_id.empty() || operation_id.size() > 128 ||
+      has_control_character(operation_id))
     return error_response(ErrorCode::not_found,
                           "this business has no failed operation with this id");
   ConflictResolution request{std::string(business_id), std::string(operation_id),

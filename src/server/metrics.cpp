@@ -19,7 +19,7 @@ constexpr double kGroupBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
 // The statuses the server answers with; any other counts as "other" (the last slot).
 constexpr int kStatuses[] = {200, 201, 204, 304, 308, 400, 401, 403, 404,
-                             405, 409, 413, 415, 429, 500, 501, 503};
+                             422, 405, 409, 413, 415, 429, 500, 501, 503};
 constexpr std::size_t kStatusSlots = std::size(kStatuses) + 1;
 
 std::size_t status_slot(int status) {

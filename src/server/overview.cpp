@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <exception>
 
 #include "core/json.hpp"
 #include "core/timestamp.hpp"
@@ -95,7 +96,11 @@ OverviewSampler::OverviewSampler(Overview& overview, const Clock& clock)
         for (;;) {
           if (wake_.wait_for(lock, overview_.interval(), [this] { return stopping_; })) return;
           lock.unlock();
-          overview_.sample(clock_.now());
+          try {
+            overview_.sample(clock_.now());
+          } catch (const std::exception&) {
+            // Out of memory for a sample: the series has a gap; the server goes on.
+          }
           lock.lock();
         }
       }) {}

@@ -546,7 +546,10 @@ HttpResponse Router::get_changes(const HttpRequest& request, const Admission& ad
   if (change_query.after_version > page.latest_version)
     return error_response(ErrorCode::bad_request,
                           "since is a cursor this feed never issued; sync again from the beginning");
-  if (options_.metrics) options_.metrics->count_pull(page.changes.size());
+  // A long-poll reads an empty page before it waits and again when woken or at its
+  // deadline: its empty pages are not counted, so each page counts once.
+  const bool empty_long_poll = admission.wait_seconds > 0 && page.changes.empty() && !page.has_more;
+  if (options_.metrics && !empty_long_poll) options_.metrics->count_pull(page.changes.size());
   HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
   r.business_id = caller.business_id;
   r.operation_count = page.changes.size();

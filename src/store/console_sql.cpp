@@ -55,7 +55,8 @@ std::string search_columns(Placeholders style) {
 
 constexpr std::string_view kResolutionJoin =
     " FROM sync_operations o LEFT JOIN conflict_resolutions r"
-    " ON r.business_id = o.business_id AND r.operation_id = o.operation_id";
+    " ON r.business_id = o.business_id AND r.operation_id = o.operation_id"
+    " AND r.resolved_at >= o.processed_at";
 
 }  // namespace
 
@@ -90,7 +91,8 @@ ConsoleStatement search_operations_sql(const OperationSearch& search, Placeholde
   }
   if (search.unresolved_only)
     add("NOT EXISTS (SELECT 1 FROM conflict_resolutions u"
-        " WHERE u.business_id = o.business_id AND u.operation_id = o.operation_id)");
+        " WHERE u.business_id = o.business_id AND u.operation_id = o.operation_id"
+        " AND u.resolved_at >= o.processed_at)");
   std::string sql =
       "SELECT " + search_columns(style) + std::string(kResolutionJoin) + where +
       " ORDER BY o.processed_at DESC, o.business_id DESC, o.operation_id DESC LIMIT " +

@@ -181,8 +181,9 @@ class BatchTransaction {
   // Conflict resolutions (the operations console, docs/protocol.md §7.4). The logged
   // operation `operation_id` of this tenant with every column, or nullopt when never logged.
   virtual std::optional<OperationRecord> read_operation(std::string_view operation_id) = 0;
-  // True when this tenant's operation has a resolution recorded. Batches of one tenant are
-  // serialised, so the answer holds until this transaction ends.
+  // True when this tenant's operation, as logged now, has a resolution (one recorded at or
+  // after its log row was processed: a repeat of the operation logged later is undecided).
+  // Batches of one tenant are serialised, so the answer holds until this transaction ends.
   virtual bool is_resolved(std::string_view operation_id) = 0;
   // Records the resolution (business_id is this transaction's tenant), written at commit().
   // Requires: !is_resolved(resolution.operation_id), no operation savepoint open.

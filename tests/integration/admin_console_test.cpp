@@ -320,6 +320,13 @@ TEST_F(AdminConsoleTest, BadFiltersAndCursorsAre400AndHostileStringsAreOnlyValue
            R"({"resolution":"keep_server","by":""})", R"({"resolution":"keep_server","x":1})",
            R"({"resolution":"keep_server","by":")" + std::string(201, 'a') + R"("})"})
     expect_error(resolve(business_a, "op", body), 400, "BAD_REQUEST");
+  // A control character is refused, not cut: PostgreSQL would read "abc%00zzz" as "abc".
+  for (const std::string& filter : std::vector<std::string>{"entity", "errorCode", "operationId"})
+    expect_error(admin("GET", "/admin/operations?" + filter + "=abc%00zzz"), 400, "BAD_REQUEST");
+  expect_error(resolve(business_a, "op", R"({"resolution":"keep_server","by":"a\u0000b"})"), 400,
+               "BAD_REQUEST");
+  expect_error(resolve(business_a, std::string("op\0x", 4), R"({"resolution":"keep_server"})"), 404,
+               "NOT_FOUND");
   EXPECT_EQ(count("sync_operations"), std::to_string(std::stoi(operations) + 1));
   EXPECT_EQ(count("conflict_resolutions"), "0");
 }
@@ -383,6 +390,36 @@ TEST_F(AdminConsoleTest, AConflictResolvedWithTheClientsFieldsReachesEveryDevice
   EXPECT_EQ(newest.at("status"), "applied");
   EXPECT_EQ(newest.at("entityId"), customer.c_str());
   EXPECT_NE(newest.at("operationId"), failed.c_str());
+}
+
+// A failed operation sent again is evaluated again (docs/protocol.md §3.2): a resolution
+// settled the operation as it was logged then, and a repeat that fails again is a new
+// conflict to decide, with its own audit record.
+TEST_F(AdminConsoleTest, AResolvedOperationSentAgainThatFailsAgainIsANewConflict) {
+  auto [customer, late] = make_conflict(token_a, token_a, "Server", "Client");
+  auto listed = [&] {
+    std::size_t n = 0;
+    for (const auto& c :
+         all_pages("/admin/conflicts?businessId=" + url_encoded(business_a), "conflicts", 50))
+      n += c.at("operationId") == late.c_str();
+    return n;
+  };
+  ASSERT_EQ(listed(), 1u);
+  ASSERT_EQ(resolve(business_a, late, R"({"resolution":"keep_server"})").status, 200);
+  EXPECT_EQ(listed(), 0u);
+  auto again = push_as(token_a, {operation(late, "customers", "update", customer,
+                                           R"({"name":"Client","notes":"from B"})", ts(3))});
+  ASSERT_EQ(again.at(0).error, "CONFLICT") << again.at(0).message;
+  EXPECT_EQ(listed(), 1u) << "the repeat failed again: a conflict nobody has decided on";
+  auto res = resolve(business_a, late, R"({"resolution":"keep_server","by":"second look"})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(listed(), 0u);
+  expect_error(resolve(business_a, late, R"({"resolution":"keep_server"})"), 409, "CONFLICT");
+  auto audit = get("/admin/audit?businessId=" + url_encoded(business_a)).at("audit").as_array();
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].at("by"), "second look");
+  EXPECT_EQ(audit[1].at("by"), "admin");
+  EXPECT_EQ(state_of(token_a).at("customers/" + customer).data.at("name"), "Server");
 }
 
 TEST_F(AdminConsoleTest, KeepServerChangesNoRowAndTheAuditListsEveryResolution) {

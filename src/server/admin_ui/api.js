@@ -38,17 +38,19 @@ export class ApiError extends Error {
 }
 
 /**
- * `path` with the query of every non-empty value of `params`, each encoded.
+ * `path` with the query of every non-empty value of `params`, each percent-encoded. Not
+ * URLSearchParams: it writes a space as "+", which the server reads as a plus sign (a
+ * business id may hold either).
  * @param {string} path
  * @param {Record<string, string | number | null | undefined>} [params]
  */
 export function withQuery(path, params = {}) {
-  const query = new URLSearchParams();
+  const parts = [];
   for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+    if (value !== undefined && value !== null && value !== "")
+      parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
   }
-  const text = query.toString();
-  return text ? `${path}?${text}` : path;
+  return parts.length ? `${path}?${parts.join("&")}` : path;
 }
 
 /**

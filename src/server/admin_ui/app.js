@@ -98,6 +98,7 @@ signInForm.addEventListener("submit", async (event) => {
     return;
   }
   api.rememberCredential(credential);
+  credentialInput.value = ""; // kept in sessionStorage only, not in the page's form
   if (location.hash) showPage();
   else location.hash = "#/overview"; // shown by the hashchange listener
 });

@@ -347,8 +347,10 @@ class PgBatch final : public BatchTransaction {
     return guarded([&] {
       return conn_
                  ->query(
-                     "SELECT 1 FROM conflict_resolutions WHERE business_id = $1 AND operation_id = "
-                     "$2",
+                     "SELECT 1 FROM conflict_resolutions r JOIN sync_operations o ON"
+                     " o.business_id = r.business_id AND o.operation_id = r.operation_id"
+                     " WHERE r.business_id = $1 AND r.operation_id = $2"
+                     " AND r.resolved_at >= o.processed_at",
                      {business_, operation_id})
                  .rows() > 0;
     });

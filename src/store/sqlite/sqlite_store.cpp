@@ -211,7 +211,9 @@ class SqliteBatch final : public BatchTransaction {
   bool is_resolved(std::string_view operation_id) override {
     return classified([&] {
       auto q = db_.query(
-          "SELECT 1 FROM conflict_resolutions WHERE business_id = ?1 AND operation_id = ?2");
+          "SELECT 1 FROM conflict_resolutions r JOIN sync_operations o ON o.business_id ="
+          " r.business_id AND o.operation_id = r.operation_id WHERE r.business_id = ?1 AND"
+          " r.operation_id = ?2 AND r.resolved_at >= o.processed_at");
       q.bind(1, business_).bind(2, operation_id);
       return q.step();
     });

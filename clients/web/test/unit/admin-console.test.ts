@@ -39,10 +39,13 @@ test("against a row the server does not have, every field the device sent differ
 });
 
 test("a query string carries every non-empty filter, encoded, and nothing else", () => {
+  // A space is %20, never "+", which the server reads as a plus sign: "org norte" and
+  // "org+norte" are two business ids.
   assert.equal(withQuery("/admin/operations", { businessId: "org/norte 7", status: "", entity: undefined, cursor: null, limit: 5 }),
-    "/admin/operations?businessId=org%2Fnorte+7&limit=5");
+    "/admin/operations?businessId=org%2Fnorte%207&limit=5");
+  assert.equal(withQuery("/admin/operations", { businessId: "org+norte" }), "/admin/operations?businessId=org%2Bnorte");
   assert.equal(withQuery("/admin/audit", {}), "/admin/audit");
-  assert.equal(withQuery("/admin/conflicts", { businessId: "<img src=x>&x=1" }), "/admin/conflicts?businessId=%3Cimg+src%3Dx%3E%26x%3D1");
+  assert.equal(withQuery("/admin/conflicts", { businessId: "<img src=x>&x=1" }), "/admin/conflicts?businessId=%3Cimg%20src%3Dx%3E%26x%3D1");
 });
 
 test("a time typed in the form is sent as UTC with its offset applied, an empty one not at all", () => {

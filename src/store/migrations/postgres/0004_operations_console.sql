@@ -31,7 +31,7 @@ CREATE TABLE conflict_resolutions (
   resolved_at  timestamptz NOT NULL,
   address      text NOT NULL,
   version      bigint,               -- apply_client: the feed version of its write
-  PRIMARY KEY (business_id, operation_id)
+  PRIMARY KEY (business_id, operation_id, resolved_at)
 );
 CREATE INDEX conflict_resolutions_by_business
   ON conflict_resolutions (business_id, resolved_at, operation_id);

@@ -21,8 +21,11 @@ CREATE INDEX sync_operations_failed_by_error
 -- sync_operations_by_time serves the pruning that this index served.
 DROP INDEX sync_operations_processed_at;
 
--- One row per resolved operation: the key makes a second resolution impossible. Rows
--- stay when the operation's log row is pruned: they are the audit.
+-- One row per resolution. A resolution settles the operation as it was logged then: one
+-- recorded at or after its log row's processed_at is current; a device that sends the
+-- operation again afterwards (a failed one is evaluated again, docs/protocol.md §3.2) gets a
+-- new log row, and, failing again, a new conflict to decide. Rows stay when the operation's
+-- log row is pruned: they are the audit.
 CREATE TABLE conflict_resolutions (
   business_id  TEXT NOT NULL,
   operation_id TEXT NOT NULL,
