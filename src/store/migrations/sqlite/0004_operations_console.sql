@@ -34,7 +34,7 @@ CREATE TABLE conflict_resolutions (
   resolved_at  TEXT NOT NULL,
   address      TEXT NOT NULL,
   version      INTEGER,              -- apply_client: the feed version of its write
-  PRIMARY KEY (business_id, operation_id)
+  PRIMARY KEY (business_id, operation_id, resolved_at)
 ) WITHOUT ROWID;
 CREATE INDEX conflict_resolutions_by_business
   ON conflict_resolutions (business_id, resolved_at, operation_id);
