@@ -307,10 +307,12 @@ TEST_F(SqliteStoreTest, AResolutionIsRecordedOnceHidesTheFailureAndOutlivesPruni
   {
     auto tx = store_->begin_batch("b1");
     EXPECT_TRUE(tx->is_resolved("bad"));
+    // A second one is refused by is_resolved in the service; the key still refuses two at
+    // one instant (a repeat of the operation logged later may be resolved again).
     EXPECT_THROW(tx->record_resolution(
-                     {"b1", "bad", "apply_client", "x", "2026-02-03T00:00:00.000Z", "", 1}),
+                     {"b1", "bad", "apply_client", "x", "2026-02-02T00:00:00.000Z", "", 1}),
                  std::exception)
-        << "the key allows one resolution";
+        << "the key allows one resolution of an operation per instant";
   }
   EXPECT_TRUE(store_->search_operations(unresolved).empty());
   OperationSearch all;
