@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 #include "core/base64url.hpp"
 #include "core/codec.hpp"
@@ -429,13 +431,29 @@ HttpResponse AdminApi::list_conflicts(std::string_view query) const {
   auto rows = store_.search_operations(search);
   const bool more = rows.size() > limit;
   if (more) rows.resize(limit);
+  // The server rows of the page, read per business and entity (one query each on
+  // PostgreSQL, rather than one per conflict). A failed operation may name anything; only a
+  // known entity and a UUID name a row.
+  std::map<std::pair<std::string, const EntitySpec*>, std::vector<std::string>> wanted;
+  for (const store::LoggedOperation& op : rows) {
+    const EntitySpec* entity = find_entity(op.record.entity);
+    if (auto id = normalize_uuid(op.record.entity_id); entity && id)
+      wanted[{op.business_id, entity}].push_back(*id);
+  }
+  std::map<std::tuple<std::string, const EntitySpec*, std::string>, store::StoredRow> found;
+  for (auto& [key, ids] : wanted)
+    for (auto& [id, row] : store_.read_rows(key.first, *key.second, ids))
+      found.emplace(std::tuple(key.first, key.second, std::move(id)), std::move(row));
   std::vector<std::string> items;
   for (const store::LoggedOperation& op : rows) {
     json::value server_row = nullptr;
-    // A failed operation may name anything; only a known entity and a UUID name a row.
     const EntitySpec* entity = find_entity(op.record.entity);
-    if (auto id = normalize_uuid(op.record.entity_id); entity && id)
-      server_row = server_row_json(*entity, *id, store_.read_row(op.business_id, *entity, *id));
+    if (auto id = normalize_uuid(op.record.entity_id); entity && id) {
+      auto it = found.find(std::tuple(op.business_id, entity, *id));
+      server_row = server_row_json(
+          *entity, *id,
+          it == found.end() ? std::nullopt : std::optional<store::StoredRow>(it->second));
+    }
     items.push_back(operation_json(op, {{"serverRow", std::move(server_row)}}));
   }
   return listing("conflicts", items,

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/schema.hpp"
@@ -307,6 +308,15 @@ class Store {
   // The current row (entity, id) of the tenant, tombstones included; nullopt when none.
   virtual std::optional<StoredRow> read_row(std::string_view business_id, const EntitySpec& entity,
                                             std::string_view id) = 0;
+  // The current rows of `ids` (lower-case UUIDs) of the tenant, tombstones included, each
+  // with its id; an id without a row is left out. PostgreSQL reads them in one query.
+  virtual std::vector<std::pair<std::string, StoredRow>> read_rows(
+      std::string_view business_id, const EntitySpec& entity, const std::vector<std::string>& ids) {
+    std::vector<std::pair<std::string, StoredRow>> out;
+    for (const std::string& id : ids)
+      if (auto row = read_row(business_id, entity, id)) out.emplace_back(id, std::move(*row));
+    return out;
+  }
   // Recorded resolutions, newest first (resolved_at, business id, operation id), of one
   // tenant or of all, at most `limit`, strictly after `after` when given.
   virtual std::vector<ResolutionRecord> list_resolutions(

@@ -653,6 +653,24 @@ class PgStore final : public Store {
     });
   }
 
+  std::vector<std::pair<std::string, StoredRow>> read_rows(
+      std::string_view business_id, const EntitySpec& entity,
+      const std::vector<std::string>& ids) override {
+    if (ids.empty()) return {};
+    const std::vector<std::optional<std::string_view>> wanted(ids.begin(), ids.end());
+    return guarded([&] {
+      auto r = pool_.take()->query(sql_.of(entity).select_rows, {business_id, text_array(wanted)});
+      std::vector<std::pair<std::string, StoredRow>> out;
+      for (int i = 0; i < r.rows(); ++i) {
+        StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
+        for (std::size_t f = 0; f < entity.fields.size(); ++f)
+          row.values.push_back(r.optional_text(i, 3 + static_cast<int>(f)));
+        out.emplace_back(std::string(r.text(i, 0)), std::move(row));
+      }
+      return out;
+    });
+  }
+
   std::vector<ResolutionRecord> list_resolutions(const std::optional<std::string>& business_id,
                                                  const std::optional<ListPosition>& after,
                                                  std::size_t limit) override {
