@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "http_client.hpp"
+#include "pg_cluster.hpp"
 #include "process_stats.hpp"
 #include "server_process.hpp"
 #include "sqlite/database.hpp"
@@ -37,6 +38,7 @@
 namespace {
 
 using avsync::bench::percentile;
+using avsync::bench::PgCluster;
 using avsync::testing::HttpClient;
 using avsync::testing::query_database;
 using avsync::testing::ServerProcess;
@@ -56,41 +58,6 @@ struct Options {
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-// A throwaway PostgreSQL cluster, stopped and removed on destruction.
-class PgCluster {
- public:
-  PgCluster() {
-    parent_ =
-        std::filesystem::temp_directory_path() / ("avsync-admin-pg-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(parent_);
-    std::filesystem::permissions(
-        parent_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                     std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                     std::filesystem::perms::others_exec);
-    auto out =
-        avsync::testing::run_program({AVSYNC_PG_CLUSTER, "start", (parent_ / "pg").string()});
-    if (out.exit_code != 0) throw std::runtime_error("scripts/pg-cluster start failed: " + out.err);
-    url_ = out.out.substr(0, out.out.find('\n'));
-  }
-  ~PgCluster() {
-    auto ignored =
-        avsync::testing::run_program({AVSYNC_PG_CLUSTER, "stop", (parent_ / "pg").string()});
-    (void)ignored;
-    std::error_code ec;
-    std::filesystem::remove_all(parent_, ec);
-  }
-  PgCluster(const PgCluster&) = delete;
-  PgCluster& operator=(const PgCluster&) = delete;
-  std::string new_database() {
-    query_database(url_, "CREATE DATABASE avsync_admin_bench");
-    return url_.substr(0, url_.rfind('/') + 1) + "avsync_admin_bench";
-  }
-
- private:
-  std::filesystem::path parent_;
-  std::string url_;
-};
 
 std::string business_id(int n) {
   char buf[16];
@@ -378,7 +345,7 @@ int main(int argc, char** argv) {
     int missed = 0;
     std::unique_ptr<PgCluster> pg;
     for (const std::string& store : o.stores) {
-      if (store == "postgres" && !pg) pg = std::make_unique<PgCluster>();
+      if (store == "postgres" && !pg) pg = std::make_unique<PgCluster>("admin");
       missed += run_store(store, o, pg.get());
     }
     std::cout << (missed ? std::to_string(missed) + " combination(s) missed the 50 ms target\n"

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -42,11 +43,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/json.hpp>
-
 #include "avsync/client.hpp"
 #include "core/clock.hpp"
 #include "http_client.hpp"
+#include "pg_cluster.hpp"
 #include "process_stats.hpp"
 #include "server/auth.hpp"
 #include "server_process.hpp"
@@ -61,6 +61,7 @@ namespace {
 
 using avsync::bench::cpu_seconds;
 using avsync::bench::percentile;
+using avsync::bench::PgCluster;
 using avsync::bench::status_kib;
 using avsync::testing::HttpClient;
 using avsync::testing::new_uuid;
@@ -121,46 +122,6 @@ std::vector<std::string> issue_tokens(const ServerProcess& server, const std::st
                          .token);
   return tokens;
 }
-
-// A throwaway PostgreSQL cluster (scripts/pg-cluster), stopped and removed on destruction.
-class PgCluster {
- public:
-  PgCluster() {
-    parent_ =
-        std::filesystem::temp_directory_path() / ("avsync-live-pg-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(parent_);
-    // The cluster runs as the unprivileged postgres user.
-    std::filesystem::permissions(
-        parent_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                     std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                     std::filesystem::perms::others_exec);
-    auto out =
-        avsync::testing::run_program({AVSYNC_PG_CLUSTER, "start", (parent_ / "pg").string()});
-    if (out.exit_code != 0) throw std::runtime_error("scripts/pg-cluster start failed: " + out.err);
-    url_ = out.out.substr(0, out.out.find('\n'));
-  }
-  ~PgCluster() {
-    auto ignored =
-        avsync::testing::run_program({AVSYNC_PG_CLUSTER, "stop", (parent_ / "pg").string()});
-    (void)ignored;
-    std::error_code ec;
-    std::filesystem::remove_all(parent_, ec);
-  }
-  PgCluster(const PgCluster&) = delete;
-  PgCluster& operator=(const PgCluster&) = delete;
-
-  // A new, empty database in the cluster.
-  std::string new_database() {
-    const std::string name = "avsync_live_" + std::to_string(databases_++);
-    avsync::testing::query_database(url_, "CREATE DATABASE " + name);
-    return url_.substr(0, url_.rfind('/') + 1) + name;
-  }
-
- private:
-  std::filesystem::path parent_;
-  std::string url_;
-  int databases_ = 0;
-};
 
 // When each device's change observer reported each change, by change index.
 class Arrivals {
@@ -491,7 +452,7 @@ int run(const Options& o) {
 
   std::unique_ptr<PgCluster> pg;
   if (std::find(o.stores.begin(), o.stores.end(), "postgres") != o.stores.end())
-    pg = std::make_unique<PgCluster>();
+    pg = std::make_unique<PgCluster>("live");
 
   std::map<std::pair<std::string, int>, std::vector<PropagationRun>> propagation;
   std::vector<WaitersRun> waiter_runs;
