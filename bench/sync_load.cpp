@@ -1,12 +1,18 @@
 // avsync-bench: pushes batches of mixed operations from concurrent clients while a reader
 // follows the feed, then times a large initial pull, against a real avsync-server process.
+// With --tenants N the clients' batches go to N businesses in turn; with --raw the
+// database's own limit for the same rows (raw_limit.hpp) is measured first, in the same run
+// on the same database, and the push is reported as a ratio of it.
 // A fairness phase follows: tenant A pushes 500-operation batches, four at a time, while
 // tenant B pushes one-operation batches one after another; B's latency is reported beside
 // B's latency with A idle, measured in the same run.
 // Prints one line of figures; scripts/bench runs it several times and reports medians.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,15 +20,13 @@
 #include <iostream>
 #include <random>
 #include <sstream>
-#include <unistd.h>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <boost/json.hpp>
-
 #include "http_client.hpp"
 #include "process_stats.hpp"
+#include "raw_limit.hpp"
 #include "server_process.hpp"
 #include "sync_fixture.hpp"
 
@@ -51,6 +55,9 @@ struct Options {
   int fair_batch_size = 500;
   int fair_baseline = 100;  // B's one-operation batches with A idle
   int scrape_ms = 0;        // GET /metrics (admin credential) this often during the push; 0: never
+  int tenants = 1;          // businesses the push spreads over, each with its own token
+  int pull_page = 0;        // the pull's page size (limit); 0: the server's default
+  bool raw = false;         // also measure the database's raw insert limit (raw_limit.hpp)
 };
 
 // An hour ago plus `offset_ms`: every batch a seller builds is stamped later than the one
@@ -182,12 +189,26 @@ int run(const Options& o) {
   if (!o.db_pool.empty()) serve_args.insert(serve_args.end(), {"--db-pool", o.db_pool});
   auto server = o.db.empty() ? std::make_unique<ServerProcess>(serve_args)
                              : std::make_unique<ServerProcess>(o.db, serve_args);
-  std::string business = server->create_business("bench push");
-  std::string token = server->create_token(business, "bench");
+  std::vector<std::string> tokens;
+  for (int t = 0; t < o.tenants; ++t)
+    tokens.push_back(
+        server->create_token(server->create_business("bench push " + std::to_string(t)), "bench"));
+  const std::string& token = tokens.front();  // the follower's tenant
   std::string pull_business = server->create_business("bench pull");
   std::string pull_token = server->create_token(pull_business, "bench");
   std::string fair_a_token = server->create_token(server->create_business("bench fair A"), "bench");
   std::string fair_b_token = server->create_token(server->create_business("bench fair B"), "bench");
+  double raw_rows_per_s = 0;
+  if (o.raw) {
+    // Before the server starts, so nothing else runs on the machine meanwhile.
+    const avsync::bench::RawLoad load{o.clients, o.batches_per_client, o.batch_size};
+    raw_rows_per_s = o.db.empty() ? avsync::bench::raw_sqlite_rows_per_s(
+                                        (std::filesystem::temp_directory_path() /
+                                         ("avsync-bench-raw-" + std::to_string(::getpid()) + ".db"))
+                                            .string(),
+                                        load)
+                                  : avsync::bench::raw_postgres_rows_per_s(o.db, load);
+  }
   server->start();
 
   // Push phase: o.clients sellers pushing concurrently while one reader follows the feed.
@@ -208,13 +229,22 @@ int run(const Options& o) {
   });
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(o.clients));
   std::atomic<long> failures{0};
-  // Requests are built before the clock starts: only the server's work is timed.
-  std::vector<std::vector<std::string>> bodies(static_cast<std::size_t>(o.clients));
+  // Requests are built before the clock starts: only the server's work is timed. Client c's
+  // batch b goes to tenant (c + b * clients) mod tenants; its updates name customers it
+  // created earlier in that tenant.
+  struct Request {
+    const std::string* token;
+    std::string body;
+  };
+  std::vector<std::vector<Request>> bodies(static_cast<std::size_t>(o.clients));
   for (int c = 0; c < o.clients; ++c) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(c) * 7919 + 1);
-    std::vector<std::string> customers;
-    for (int b = 0; b < o.batches_per_client; ++b)
-      bodies[static_cast<std::size_t>(c)].push_back(mixed_batch(rng, o.batch_size, b, customers));
+    std::vector<std::vector<std::string>> customers(tokens.size());
+    for (int b = 0; b < o.batches_per_client; ++b) {
+      const std::size_t tenant = static_cast<std::size_t>(c + b * o.clients) % tokens.size();
+      bodies[static_cast<std::size_t>(c)].push_back(
+          {&tokens[tenant], mixed_batch(rng, o.batch_size, b, customers[tenant])});
+    }
   }
   std::atomic<long> scrapes{0}, scraped_bytes{0};
   std::thread scraper([&] {
@@ -233,9 +263,9 @@ int run(const Options& o) {
   for (int c = 0; c < o.clients; ++c)
     sellers.emplace_back([&, c] {
       HttpClient client(server->port());
-      for (const auto& body : bodies[static_cast<std::size_t>(c)]) {
+      for (const Request& request : bodies[static_cast<std::size_t>(c)]) {
         auto t0 = Clock::now();
-        auto res = client.post_batch(token, body);
+        auto res = client.post_batch(*request.token, request.body);
         latencies[static_cast<std::size_t>(c)].push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         if (res.status != 200 || res.body.find("\"success\":false") != std::string::npos) {
@@ -279,7 +309,7 @@ int run(const Options& o) {
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   long total_ops = static_cast<long>(o.clients) * o.batches_per_client * o.batch_size;
 
-  // Pull phase: a device's initial sync of pull_rows rows, at the default page size.
+  // Pull phase: a device's initial sync of pull_rows rows, in pages of pull_page rows.
   {
     HttpClient loader(server->port());
     std::string ts = past_iso(0);
@@ -300,7 +330,10 @@ int run(const Options& o) {
     std::string cursor;
     auto pull_start = Clock::now();
     for (;;) {
-      auto res = puller.get_changes(pull_token, cursor.empty() ? "" : "since=" + cursor);
+      std::string query = cursor.empty() ? "" : "since=" + cursor;
+      if (o.pull_page > 0)
+        query += (query.empty() ? "limit=" : "&limit=") + std::to_string(o.pull_page);
+      auto res = puller.get_changes(pull_token, query);
       if (res.status != 200) break;
       auto v = boost::json::parse(res.body);
       pulled += static_cast<long>(v.at("changes").as_array().size());
@@ -327,6 +360,10 @@ int run(const Options& o) {
                 " fair_failures=%ld",
                 fair.b_idle_p50_ms, fair.b_p50_ms, fair.b_p99_ms, fair.b_batches, fair.a_ops_per_s, fair.failures);
   if (o.scrape_ms > 0) std::printf(" scrapes=%ld scraped_bytes=%ld", scrapes.load(), scraped_bytes.load());
+  if (o.raw)
+    std::printf(" raw_rows_per_s=%.0f push_vs_raw=%.3f", raw_rows_per_s,
+                static_cast<double>(total_ops) / push_seconds / raw_rows_per_s);
+  if (o.tenants > 1) std::printf(" tenants=%d", o.tenants);
   std::printf("\n");
   return failures == 0 && pulled == o.pull_rows && fair.failures == 0 ? 0 : 1;
 }
@@ -349,12 +386,22 @@ int main(int argc, char** argv) {
     else if (flag == "--fair-senders") o.fair_senders = std::stoi(value);
     else if (flag == "--fair-batch-size") o.fair_batch_size = std::stoi(value);
     else if (flag == "--scrape-metrics-ms") o.scrape_ms = std::stoi(value);
+    else if (flag == "--tenants")
+      o.tenants = std::max(1, std::stoi(value));
+    else if (flag == "--pull-page")
+      o.pull_page = std::stoi(value);
+    else if (flag == "--raw")
+      o.raw = value == "1" || value == "yes";
     else if (flag == "--server-binary") setenv("AVSYNC_SERVER_BIN_OVERRIDE", value.c_str(), 1);
     else {
-      std::cerr << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] [--pull-rows N]"
-                   " [--server-threads N] [--db-pool N] [--naive-ops N] [--fair-batches N (0: no fairness phase)]"
-                   " [--fair-senders N] [--fair-batch-size N] [--scrape-metrics-ms MS (0: no scraping)]"
-                   " [--server-binary PATH (another avsync-server build)]\n";
+      std::cerr
+          << "usage: avsync-bench [--db URL] [--clients N] [--batches N] [--batch-size N] "
+             "[--pull-rows N]"
+             " [--server-threads N] [--db-pool N] [--naive-ops N] [--fair-batches N (0: no "
+             "fairness phase)]"
+             " [--fair-senders N] [--fair-batch-size N] [--scrape-metrics-ms MS (0: no scraping)]"
+             " [--server-binary PATH (another avsync-server build)] [--tenants N] [--pull-page N]"
+             " [--raw yes|no (also measure the database's raw insert limit)]\n";
       return 2;
     }
   }
