@@ -82,7 +82,8 @@ void add_postgres_row_writes(const EntitySpec& e, EntitySql& sql) {
   }
   const std::string stamp =
       " SET updated_at = u.up::timestamptz, last_write_ms = u.lw::bigint, version = u.v::bigint";
-  const std::string key = " WHERE r.business_id = $1 AND r.id = u.k::uuid";
+  const std::string key =
+      " WHERE r.business_id = " + std::string(kTenantUnseenByPlanner) + " AND r.id = u.k::uuid";
   sql.insert_rows =
       "INSERT INTO " + table +
       " (business_id, id, created_at, updated_at, last_write_ms, version, deleted" + field_list(e) +
@@ -137,7 +138,12 @@ EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
   sql.changes_live_only = changes_head + live + tail;
   sql.changes_since = changes_head + since + tail;
   sql.changes_since_live_only = changes_head + live + since + tail;
-  if (s == Placeholders::postgres) add_postgres_row_writes(e, sql);
+  if (s == Placeholders::postgres) {
+    sql.lookup_rows = "SELECT id::text, deleted, last_write_ms" + selected + " FROM " + table +
+                      " WHERE business_id = " + std::string(kTenantUnseenByPlanner) +
+                      " AND id = ANY($2::uuid[])";
+    add_postgres_row_writes(e, sql);
+  }
   return sql;
 }
 

@@ -389,8 +389,8 @@ class PgBatch final : public BatchTransaction {
   inline static const std::string kLockTenant =
       "SELECT version FROM businesses WHERE id = $1 FOR UPDATE";
   inline static const std::string kExpectedOperations =
-      "SELECT operation_id, status FROM sync_operations WHERE business_id = $1 AND operation_id = "
-      "ANY($2::text[])";
+      "SELECT operation_id, status FROM sync_operations WHERE business_id = " +
+      std::string(kTenantUnseenByPlanner) + " AND operation_id = ANY($2::text[])";
   // Raises the tenant's version and, in the same statement, announces it to the change
   // watches of every server (pg_change_watch.hpp): NOTIFY is delivered once COMMIT is done.
   inline static const std::string kRaiseVersion =
@@ -563,7 +563,7 @@ class PgBatch final : public BatchTransaction {
       if (expected_rows_[e].empty()) continue;
       TextArray ids;
       for (const std::string& id : expected_rows_[e]) ids.add(id);
-      statements.push_back({&sql_.of(all_entities()[e]).select_rows, {business_, ids.take()}});
+      statements.push_back({&sql_.of(all_entities()[e]).lookup_rows, {business_, ids.take()}});
       entities.push_back(e);
     }
     guarded([&] {
@@ -839,7 +839,7 @@ class PgStore final : public Store {
     if (ids.empty()) return {};
     const std::vector<std::optional<std::string_view>> wanted(ids.begin(), ids.end());
     return guarded([&] {
-      auto r = pool_.take()->query(sql_.of(entity).select_rows, {business_id, text_array(wanted)});
+      auto r = pool_.take()->query(sql_.of(entity).lookup_rows, {business_id, text_array(wanted)});
       std::vector<std::pair<std::string, StoredRow>> out;
       for (int i = 0; i < r.rows(); ++i) {
         StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
