@@ -1,5 +1,7 @@
 #include "store/entity_sql.hpp"
 
+#include <algorithm>
+
 namespace avsync::store {
 namespace {
 
@@ -30,6 +32,69 @@ std::string select_fields(const EntitySpec& e, Placeholders s) {
     else out += std::string(f.name);
   }
   return out;
+}
+
+// What a field's text becomes in its PostgreSQL column, written after the value: a text[]
+// element must be cast where the column is not text.
+std::string_view postgres_cast(FieldType type) {
+  switch (type) {
+    case FieldType::money:
+    case FieldType::quantity:
+      return "::numeric";
+    case FieldType::timestamp:
+      return "::timestamptz";
+    case FieldType::reference:
+      return "::uuid";
+    case FieldType::text:
+    case FieldType::choice:
+      break;
+  }
+  return "";
+}
+
+// "FROM unnest($first::text[], ...) AS u(columns..., f0, f1, ...)": one row per array
+// element, the leading columns named by `columns`, then `fields` more named f0, f1, ...
+std::string unnest_rows(int first, const std::vector<std::string_view>& columns,
+                        std::size_t fields) {
+  std::string arrays, names;
+  const std::size_t n = columns.size() + fields;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) {
+      arrays += ", ";
+      names += ", ";
+    }
+    arrays += "$" + std::to_string(first + static_cast<int>(i)) + "::text[]";
+    names +=
+        i < columns.size() ? std::string(columns[i]) : "f" + std::to_string(i - columns.size());
+  }
+  return " FROM unnest(" + arrays + ") AS u(" + names + ")";
+}
+
+// The set-based writes of EntitySql (insert_rows, update_rows, delete_rows).
+void add_postgres_row_writes(const EntitySpec& e, EntitySql& sql) {
+  const std::string table(e.name);
+  std::string fields_from_u, assignments;
+  for (std::size_t i = 0; i < e.fields.size(); ++i) {
+    const std::string value =
+        "u.f" + std::to_string(i) + std::string(postgres_cast(e.fields[i].type));
+    fields_from_u += ", " + value;
+    assignments += ", " + std::string(e.fields[i].name) + " = " + value;
+  }
+  const std::string stamp =
+      " SET updated_at = u.up::timestamptz, last_write_ms = u.lw::bigint, version = u.v::bigint";
+  const std::string key =
+      " WHERE r.business_id = " + std::string(kTenantUnseenByPlanner) + " AND r.id = u.k::uuid";
+  sql.insert_rows =
+      "INSERT INTO " + table +
+      " (business_id, id, created_at, updated_at, last_write_ms, version, deleted" + field_list(e) +
+      ") SELECT $1::text, u.k::uuid, u.c::timestamptz, u.up::timestamptz, u.lw::bigint,"
+      " u.v::bigint, u.d::smallint" +
+      fields_from_u + unnest_rows(2, {"k", "c", "up", "lw", "v", "d"}, e.fields.size());
+  sql.update_rows = "UPDATE " + table + " AS r" + stamp +
+                    ", deleted = greatest(r.deleted, u.d::smallint)" + assignments +
+                    unnest_rows(2, {"k", "up", "lw", "v", "d"}, e.fields.size()) + key;
+  sql.delete_rows = "UPDATE " + table + " AS r" + stamp + ", deleted = 1" +
+                    unnest_rows(2, {"k", "up", "lw", "v"}, 0) + key;
 }
 
 }  // namespace
@@ -73,7 +138,43 @@ EntitySql make_entity_sql(const EntitySpec& e, Placeholders s) {
   sql.changes_live_only = changes_head + live + tail;
   sql.changes_since = changes_head + since + tail;
   sql.changes_since_live_only = changes_head + live + since + tail;
+  if (s == Placeholders::postgres) {
+    sql.lookup_rows = "SELECT id::text, deleted, last_write_ms" + selected + " FROM " + table +
+                      " WHERE business_id = " + std::string(kTenantUnseenByPlanner) +
+                      " AND id = ANY($2::uuid[])";
+    add_postgres_row_writes(e, sql);
+  }
   return sql;
+}
+
+AllChangesSql make_all_changes_sql() {
+  std::size_t widest = 0;
+  for (const EntitySpec& e : all_entities()) widest = std::max(widest, e.fields.size());
+  // Times leave as Unix milliseconds, formatted by the caller: to_char cost ten times the
+  // rest of the query. Rows are stored to the millisecond, so the rounding is exact.
+  auto millis = [](std::string_view column) {
+    return "round(date_part('epoch', " + std::string(column) + ") * 1000)::bigint";
+  };
+  // Each branch reads its table's feed index in order and stops at the page's end; the
+  // outer ORDER BY merges the branches (a Merge Append), reading no row past the page.
+  auto all = [&](bool live_only, bool since) {
+    std::string out;
+    for (const EntitySpec& e : all_entities()) {
+      if (!out.empty()) out += " UNION ALL ";
+      out += "(SELECT " + std::to_string(entity_index(e)) +
+             "::smallint, id::text, deleted, version, " + millis("created_at") + ", " +
+             millis("updated_at");
+      for (const FieldSpec& f : e.fields)
+        out += ", " + (f.type == FieldType::timestamp ? millis(f.name) : std::string(f.name)) +
+               "::text";
+      for (std::size_t i = e.fields.size(); i < widest; ++i) out += ", NULL::text";
+      out += " FROM " + std::string(e.name) + " WHERE business_id = $1 AND version > $2" +
+             (live_only ? " AND deleted = 0" : "") + (since ? " AND updated_at >= $4" : "") +
+             " ORDER BY version LIMIT $3)";
+    }
+    return out + " ORDER BY version LIMIT $3";
+  };
+  return {all(false, false), all(true, false), all(false, true), all(true, true)};
 }
 
 std::string count_references_sql(const Reference& ref, Placeholders s) {

@@ -154,8 +154,10 @@ const std::string& Connection::prepare(const std::string& sql) {
   return it->second;
 }
 
-void Connection::run_pipelined(const std::vector<Pipelined>& statements) {
-  if (statements.empty()) return;
+std::vector<Result> Connection::run_pipelined(const std::vector<Pipelined>& statements) {
+  std::vector<Result> results;
+  if (statements.empty()) return results;
+  results.reserve(statements.size());
   std::vector<const std::string*> names;
   names.reserve(statements.size());
   for (const auto& s : statements) names.push_back(&prepare(*s.sql));  // prepared outside the pipeline
@@ -179,7 +181,7 @@ void Connection::run_pipelined(const std::vector<Pipelined>& statements) {
       sqlstate = state ? state : "";
       failure = PQresultErrorMessage(r) + std::string(" in: ") + *statements[i].sql;
     }
-    PQclear(r);
+    results.emplace_back(r);  // frees it; a failure throws below
     while ((r = PQgetResult(conn_)) != nullptr) PQclear(r);
   }
   pg_result* sync = PQgetResult(conn_);
@@ -191,6 +193,7 @@ void Connection::run_pipelined(const std::vector<Pipelined>& statements) {
     throw Failure(sqlstate, lost, "PostgreSQL error " + sqlstate + ": " + failure);
   }
   if (!synced) fail(nullptr, "pipeline did not end at its sync point");
+  return results;
 }
 
 Result Connection::query(const std::string& sql, const Params& params) {

@@ -72,13 +72,14 @@ class Connection {
   // Runs `sql` as a named prepared statement, preparing it on first use.
   Result query(const std::string& sql, const Params& params);
   // Runs several parameterised statements in one round trip (libpq pipeline mode), in
-  // order. Their results are not returned; the first failure throws, after which the
-  // rest did not run and the transaction is aborted.
+  // order, and returns their results, one per statement in the same order. The first
+  // failure throws, after which the rest did not run and the transaction is aborted.
+  // `sql` must stay valid during the call.
   struct Pipelined {
     const std::string* sql;
     std::vector<std::optional<std::string>> params;
   };
-  void run_pipelined(const std::vector<Pipelined>& statements);
+  std::vector<Result> run_pipelined(const std::vector<Pipelined>& statements);
   // False once the connection is known to be broken.
   bool healthy() const;
   // Reads whatever the server sent while the connection sat idle, without blocking: a

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/ids.hpp"
+#include "core/timestamp.hpp"
 #include "store/console_sql.hpp"
 #include "store/entity_sql.hpp"
 #include "store/migrations.hpp"
@@ -42,24 +43,38 @@ std::string jsonb_safe(std::string json) {
   return json;
 }
 
-// A PostgreSQL array literal of text values ('{"a","b\\"c",NULL}'), for unnest($n::text[]).
-std::string text_array(const std::vector<std::optional<std::string_view>>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    if (!values[i]) {
-      out += "NULL";
-      continue;
+// A PostgreSQL array literal of text values ('{"a","b\\"c",NULL}'), for unnest($n::text[])
+// or ANY($n::text[]), built one element at a time.
+class TextArray {
+ public:
+  void add(std::optional<std::string_view> value) {
+    if (out_.size() > 1) out_ += ',';
+    if (!value) {
+      out_ += "NULL";
+      return;
     }
-    out += '"';
-    for (char c : *values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
+    out_ += '"';
+    for (char c : *value) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
     }
-    out += '"';
+    out_ += '"';
   }
-  out += '}';
-  return out;
+  // The literal; the array is left empty.
+  std::string take() {
+    std::string out = std::move(out_) + '}';
+    out_ = "{";
+    return out;
+  }
+
+ private:
+  std::string out_ = "{";
+};
+
+std::string text_array(const std::vector<std::optional<std::string_view>>& values) {
+  TextArray array;
+  for (const auto& v : values) array.add(v);
+  return array.take();
 }
 
 // Connections shared by all threads; a broken one is dropped and replaced on next use.
@@ -173,18 +188,19 @@ auto guarded(F&& f) -> decltype(f()) {
 
 class PgBatch final : public BatchTransaction {
  public:
+  // BEGIN and the tenant's row lock in one round trip. The lock is held to commit: batches
+  // of one tenant run one at a time on every server, so the idempotency check below sees
+  // every committed operation.
   PgBatch(Pool::Lease lease, const EntityStatements& sql, std::string_view business_id)
       : conn_(std::move(lease)), sql_(sql), business_(business_id) {
+    open_ = true;  // from here on, the destructor rolls back whatever was begun
     guarded([&] {
-      conn_->exec("BEGIN");
-      open_ = true;
-      // The tenant's row lock, held to commit: batches of one tenant run one at a time
-      // on every server, so the idempotency check below sees every committed operation.
-      auto r = conn_->query("SELECT version FROM businesses WHERE id = $1 FOR UPDATE", {business_});
+      auto results = conn_->run_pipelined({{&kBegin, {}}, {&kLockTenant, {business_}}});
+      const pg::Result& r = results[1];
       version_ = r.rows() ? static_cast<std::uint64_t>(r.int64(0, 0)) : 0;
-      start_version_ = version_;
       return 0;
     });
+    start_version_ = version_;
   }
 
   ~PgBatch() override {
@@ -196,23 +212,17 @@ class PgBatch final : public BatchTransaction {
     }
   }
 
-  // One query for every operation id of the batch. The tenant's row lock keeps the answer
-  // true until commit; operations this batch records are added as they are recorded.
+  // Read with the expected rows, in the same round trip, when the batch first looks one
+  // up. The tenant's row lock keeps the answer true until commit; operations this batch
+  // records are added as they are recorded.
   void expect_operations(const std::vector<std::string_view>& operation_ids) override {
-    std::vector<std::optional<std::string_view>> ids(operation_ids.begin(), operation_ids.end());
-    std::string array = text_array(ids);
-    guarded([&] {
-      auto r = conn_->query("SELECT operation_id, status FROM sync_operations"
-                            " WHERE business_id = $1 AND operation_id = ANY($2::text[])", {business_, array});
-      for (int i = 0; i < r.rows(); ++i)
-        statuses_[std::string(r.text(i, 0))] =
-            r.text(i, 1) == "processed" ? OperationStatus::processed : OperationStatus::failed;
-      return 0;
-    });
-    statuses_known_ = true;
+    TextArray ids;
+    for (std::string_view id : operation_ids) ids.add(id);
+    expected_operations_ = ids.take();
   }
 
   std::optional<OperationStatus> find_operation(std::string_view operation_id) override {
+    read_expected();
     if (auto it = statuses_.find(std::string(operation_id)); it != statuses_.end()) return it->second;
     if (statuses_known_) return std::nullopt;
     return guarded([&]() -> std::optional<OperationStatus> {
@@ -244,36 +254,22 @@ class PgBatch final : public BatchTransaction {
       throw std::logic_error("an operation that wrote cannot be undone without a savepoint");
   }
 
-  // One query per entity for every row the batch will read. The tenant's row lock keeps
-  // these rows unchanged by others until commit, and this batch's own writes update them.
+  // Rows the batch will read, fetched with one query per entity, all in one round trip,
+  // when the batch first looks a row or an operation up. The tenant's row lock keeps these
+  // rows unchanged by others until commit, and this batch's own writes update them.
   void expect_rows(const EntitySpec& entity, const std::vector<std::string_view>& ids) override {
-    std::vector<std::optional<std::string_view>> wanted;
-    auto& cache = rows_[entity_index(entity)];
+    const auto& cache = rows_[entity_index(entity)];
+    auto& wanted = expected_rows_[entity_index(entity)];
     for (std::string_view id : ids)
-      if (!cache.count(std::string(id))) wanted.push_back(id);
-    if (wanted.empty()) return;
-    flush_writes();
-    std::string array = text_array(wanted);
-    guarded([&] {
-      auto r = conn_->query(sql_.of(entity).select_rows, {business_, array});
-      for (auto id : wanted) cache[std::string(*id)] = std::nullopt;  // absent unless found below
-      for (int i = 0; i < r.rows(); ++i) {
-        StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
-        row.values.reserve(entity.fields.size());
-        for (std::size_t f = 0; f < entity.fields.size(); ++f)
-          row.values.push_back(r.optional_text(i, 3 + static_cast<int>(f)));
-        cache[std::string(r.text(i, 0))] = std::move(row);
-      }
-      return 0;
-    });
+      if (!cache.count(std::string(id))) wanted.emplace_back(id);
   }
 
   std::optional<StoredRow> find_row(const EntitySpec& entity, std::string_view id) override {
+    read_expected();
     auto& cache = rows_[entity_index(entity)];
     if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second;
-    flush_writes();
     return guarded([&]() -> std::optional<StoredRow> {
-      auto r = conn_->query(sql_.of(entity).select_row, {business_, id});
+      auto r = query_after_writes(sql_.of(entity).select_row, {business_, std::string(id)});
       if (!r.rows()) return std::nullopt;
       StoredRow row{r.int64(0, 0) != 0, r.int64(0, 1), {}};
       row.values.reserve(entity.fields.size());
@@ -284,33 +280,53 @@ class PgBatch final : public BatchTransaction {
   }
 
   bool is_live(const EntitySpec& entity, std::string_view id) override {
+    read_expected();
     auto& cache = rows_[entity_index(entity)];
     if (auto it = cache.find(std::string(id)); it != cache.end()) return it->second && !it->second->deleted;
-    flush_writes();
-    return guarded([&] { return conn_->query(sql_.of(entity).select_live, {business_, id}).rows() > 0; });
+    return guarded([&] {
+      return query_after_writes(sql_.of(entity).select_live, {business_, std::string(id)}).rows() >
+             0;
+    });
   }
 
   std::int64_t count_live_references(const Reference& ref, std::string_view id) override {
-    flush_writes();  // the count must see this batch's writes
-    return guarded([&] { return conn_->query(sql_.count_references(ref), {business_, id}).int64(0, 0); });
+    // The count must see this batch's writes: they go first, in the same round trip.
+    return guarded([&] {
+      return query_after_writes(sql_.count_references(ref), {business_, std::string(id)})
+          .int64(0, 0);
+    });
   }
 
   std::uint64_t next_version() override { return ++version_; }
 
   void insert_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
-    write(sql_.of(entity).insert_row, id, &values, stamp);
+    count_write();
+    auto [row, fresh] = pending_write(entity, id);
+    if (!fresh) throw std::logic_error("a row is inserted after this batch wrote it");
+    row.inserted = true;
+    row.has_values = true;
+    row.created_at = std::string(stamp.now);
+    stamp_write(row, stamp);
+    row.values = values;
     remember(entity, id, StoredRow{false, stamp.write_time, values});
   }
 
   void update_row(const EntitySpec& entity, std::string_view id,
                   const std::vector<std::optional<std::string>>& values, const WriteStamp& stamp) override {
-    write(sql_.of(entity).update_row, id, &values, stamp);
+    count_write();
+    PendingWrite& row = pending_write(entity, id).first;
+    row.has_values = true;
+    stamp_write(row, stamp);
+    row.values = values;
     remember(entity, id, StoredRow{false, stamp.write_time, values});
   }
 
   void delete_row(const EntitySpec& entity, std::string_view id, const WriteStamp& stamp) override {
-    write(sql_.of(entity).delete_row, id, nullptr, stamp);
+    count_write();
+    PendingWrite& row = pending_write(entity, id).first;
+    row.deleted = true;
+    stamp_write(row, stamp);
     auto& cache = rows_[entity_index(entity)];
     auto it = cache.find(std::string(id));
     if (it != cache.end() && it->second) {
@@ -321,16 +337,15 @@ class PgBatch final : public BatchTransaction {
     }
   }
 
+  // The writes, the log, the tenant's new version and COMMIT in one round trip.
   void commit() override {
-    flush_writes();
-    guarded([&] {
-      write_log();
-      if (version_ > start_version_)
-        conn_->query(kRaiseVersion, {business_, std::to_string(version_)});
-      conn_->exec("COMMIT");
-      open_ = false;
-      return 0;
-    });
+    std::vector<pg::Connection::Pipelined> statements = take_writes();
+    if (!log_.empty()) statements.push_back(log_statement());
+    if (version_ > start_version_)
+      statements.push_back({&kRaiseVersion, {business_, std::to_string(version_)}});
+    statements.push_back({&kCommit, {}});
+    guarded([&] { return conn_->run_pipelined(statements).size(); });
+    open_ = false;
   }
 
   std::uint64_t version() const override { return version_; }
@@ -369,74 +384,226 @@ class PgBatch final : public BatchTransaction {
   }
 
  private:
+  inline static const std::string kBegin = "BEGIN";
+  inline static const std::string kCommit = "COMMIT";
+  inline static const std::string kLockTenant =
+      "SELECT version FROM businesses WHERE id = $1 FOR UPDATE";
+  inline static const std::string kExpectedOperations =
+      "SELECT operation_id, status FROM sync_operations WHERE business_id = " +
+      std::string(kTenantUnseenByPlanner) + " AND operation_id = ANY($2::text[])";
   // Raises the tenant's version and, in the same statement, announces it to the change
   // watches of every server (pg_change_watch.hpp): NOTIFY is delivered once COMMIT is done.
   inline static const std::string kRaiseVersion =
       "WITH raised AS (UPDATE businesses SET version = $2 WHERE id = $1 AND version < $2"
       " RETURNING id, version) SELECT pg_notify('" +
       std::string(pg::kChangesChannel) + "', version::text || ' ' || id) FROM raised";
+  inline static const std::string kInsertLog =
+      "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
+      " status, error, message, client_timestamp, processed_at, created_at)"
+      " SELECT $1, u.op, u.entity, u.action, u.entity_id, u.payload::jsonb, u.status, u.error, "
+      "u.message,"
+      " u.client_ts, u.at::timestamptz, u.at::timestamptz"
+      " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+      "$8::text[],"
+      " $9::text[], $10::text[], $11::text[])"
+      " AS u(op, entity, action, entity_id, payload, status, error, message, client_ts, at)"
+      " ON CONFLICT (business_id, operation_id) DO UPDATE SET entity = excluded.entity,"
+      " action = excluded.action, entity_id = excluded.entity_id, payload = excluded.payload,"
+      " status = excluded.status, error = excluded.error, message = excluded.message,"
+      " client_timestamp = excluded.client_timestamp, processed_at = excluded.processed_at";
 
-  void write_log() {
-    if (log_.empty()) return;
-    std::vector<std::optional<std::string_view>> columns[10];
-    std::vector<std::string> payloads;
-    payloads.reserve(log_.size());
+  // The log rows, one INSERT of them all.
+  pg::Connection::Pipelined log_statement() const {
+    TextArray columns[10];
     auto opt = [](const std::optional<std::string>& v) {
       return v ? std::optional<std::string_view>(*v) : std::nullopt;
     };
     for (const OperationRecord& r : log_) {
-      payloads.push_back(jsonb_safe(r.payload));
-      columns[0].push_back(r.operation_id);
-      columns[1].push_back(r.entity);
-      columns[2].push_back(r.action);
-      columns[3].push_back(r.entity_id);
-      columns[4].push_back(payloads.back());
-      columns[5].push_back(r.status == OperationStatus::processed ? "processed" : "failed");
-      columns[6].push_back(opt(r.error));
-      columns[7].push_back(opt(r.message));
-      columns[8].push_back(opt(r.client_timestamp));
-      columns[9].push_back(r.processed_at);
+      columns[0].add(r.operation_id);
+      columns[1].add(r.entity);
+      columns[2].add(r.action);
+      columns[3].add(r.entity_id);
+      columns[4].add(jsonb_safe(r.payload));
+      columns[5].add(r.status == OperationStatus::processed ? "processed" : "failed");
+      columns[6].add(opt(r.error));
+      columns[7].add(opt(r.message));
+      columns[8].add(opt(r.client_timestamp));
+      columns[9].add(r.processed_at);
     }
-    std::vector<std::string> arrays;
-    for (const auto& c : columns) arrays.push_back(text_array(c));
-    Params params{business_};
-    for (const auto& a : arrays) params.push_back(a);
-    conn_->query(
-        "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, payload,"
-        " status, error, message, client_timestamp, processed_at, created_at)"
-        " SELECT $1, u.op, u.entity, u.action, u.entity_id, u.payload::jsonb, u.status, u.error, u.message,"
-        " u.client_ts, u.at::timestamptz, u.at::timestamptz"
-        " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
-        " $9::text[], $10::text[], $11::text[])"
-        " AS u(op, entity, action, entity_id, payload, status, error, message, client_ts, at)"
-        " ON CONFLICT (business_id, operation_id) DO UPDATE SET entity = excluded.entity,"
-        " action = excluded.action, entity_id = excluded.entity_id, payload = excluded.payload,"
-        " status = excluded.status, error = excluded.error, message = excluded.message,"
-        " client_timestamp = excluded.client_timestamp, processed_at = excluded.processed_at",
-        params);
+    pg::Connection::Pipelined statement{&kInsertLog, {business_}};
+    for (auto& c : columns) statement.params.push_back(c.take());
+    return statement;
   }
 
-  void write(const std::string& sql, std::string_view id, const std::vector<std::optional<std::string>>* values,
-             const WriteStamp& stamp) {
+  // One row's writes since the last flush, coalesced to the row's final state: created_at
+  // of its insert, the stamp of its last write, the values of its last insert or update.
+  struct PendingWrite {
+    std::string id;
+    bool inserted = false;    // one INSERT; else an UPDATE of a row that exists
+    bool deleted = false;     // a delete is among the writes: the row ends deleted
+    bool has_values = false;  // an insert or update set the fields (values)
+    std::string created_at;   // inserted only
+    std::string updated_at;
+    UnixMillis last_write = 0;
+    std::uint64_t version = 0;
+    std::vector<std::optional<std::string>> values;
+  };
+  struct PendingWrites {
+    std::vector<PendingWrite> rows;                   // in order of first write
+    std::unordered_map<std::string, std::size_t> at;  // id -> index in rows
+  };
+
+  void count_write() {
     if (in_operation_ && writes_in_operation_++ > 0)
       throw std::logic_error("an operation writes at most once on PostgreSQL");
-    // Queued, not sent: reads are served from the row cache, so the writes can go to the
-    // database together, in one round trip, before the next query that must see them.
-    pg::Connection::Pipelined statement{&sql, {std::string(business_), std::string(id), std::string(stamp.now),
-                                               std::to_string(stamp.write_time), std::to_string(stamp.version)}};
-    if (values)
-      for (const auto& v : *values) statement.params.push_back(v);
-    pending_writes_.push_back(std::move(statement));
   }
 
-  // Sends the queued writes. Requires: before any query that reads domain rows.
-  void flush_writes() {
-    if (pending_writes_.empty()) return;
+  // The pending write of this row, created if none; true when created.
+  std::pair<PendingWrite&, bool> pending_write(const EntitySpec& entity, std::string_view id) {
+    auto& pending = pending_[entity_index(entity)];
+    auto [it, fresh] = pending.at.try_emplace(std::string(id), pending.rows.size());
+    if (fresh) pending.rows.push_back(PendingWrite{std::string(id)});
+    has_pending_writes_ = true;
+    return {pending.rows[it->second], fresh};
+  }
+
+  static void stamp_write(PendingWrite& row, const WriteStamp& stamp) {
+    row.updated_at = std::string(stamp.now);
+    row.last_write = stamp.write_time;
+    row.version = stamp.version;
+  }
+
+  // The pending writes as at most three statements per entity (insert_rows, update_rows,
+  // delete_rows), emptying the queue. Writes are queued, not sent: reads are served from
+  // the row cache, so the writes go to the database together, ahead of the next query that
+  // must see them, in its round trip. Requires: sent before any query that reads domain rows.
+  std::vector<pg::Connection::Pipelined> take_writes() {
+    std::vector<pg::Connection::Pipelined> statements;
+    if (!has_pending_writes_) return statements;
+    for (const EntitySpec& entity : all_entities()) {
+      auto& pending = pending_[entity_index(entity)];
+      if (pending.rows.empty()) continue;
+      const EntitySql& sql = sql_.of(entity);
+      const std::size_t fields = entity.fields.size();
+      // Inserts carry created_at; updates of existing rows set the fields and may delete;
+      // a delete alone keeps the fields.
+      std::vector<TextArray> inserts(6 + fields), updates(5 + fields), deletes(4);
+      std::size_t inserted = 0, updated = 0, deleted = 0;
+      for (const PendingWrite& row : pending.rows) {
+        const std::string last_write = std::to_string(row.last_write),
+                          version = std::to_string(row.version);
+        const std::string_view deleted_flag = row.deleted ? "1" : "0";
+        std::vector<TextArray>* columns;
+        if (row.inserted) {
+          ++inserted;
+          columns = &inserts;
+          inserts[0].add(row.id);
+          inserts[1].add(row.created_at);
+          inserts[2].add(row.updated_at);
+          inserts[3].add(last_write);
+          inserts[4].add(version);
+          inserts[5].add(deleted_flag);
+        } else if (row.has_values) {
+          ++updated;
+          columns = &updates;
+          updates[0].add(row.id);
+          updates[1].add(row.updated_at);
+          updates[2].add(last_write);
+          updates[3].add(version);
+          updates[4].add(deleted_flag);
+        } else {
+          ++deleted;
+          deletes[0].add(row.id);
+          deletes[1].add(row.updated_at);
+          deletes[2].add(last_write);
+          deletes[3].add(version);
+          continue;
+        }
+        const std::size_t first = columns->size() - fields;
+        for (std::size_t f = 0; f < fields; ++f) {
+          const auto& v = row.values[f];
+          (*columns)[first + f].add(v ? std::optional<std::string_view>(*v) : std::nullopt);
+        }
+      }
+      auto statement = [&](const std::string& text, std::vector<TextArray>& columns) {
+        pg::Connection::Pipelined s{&text, {business_}};
+        s.params.reserve(1 + columns.size());
+        for (auto& c : columns) s.params.push_back(c.take());
+        statements.push_back(std::move(s));
+      };
+      if (inserted) statement(sql.insert_rows, inserts);
+      if (updated) statement(sql.update_rows, updates);
+      if (deleted) statement(sql.delete_rows, deletes);
+      pending.rows.clear();
+      pending.at.clear();
+    }
+    has_pending_writes_ = false;
+    return statements;
+  }
+
+  // Sends the pending writes, then `sql`, in one round trip; `sql`'s result.
+  pg::Result query_after_writes(const std::string& sql,
+                                std::vector<std::optional<std::string>> params) {
+    std::vector<pg::Connection::Pipelined> statements = take_writes();
+    statements.push_back({&sql, std::move(params)});
+    auto results = conn_->run_pipelined(statements);
+    return std::move(results.back());
+  }
+
+  // Reads what expect_operations and expect_rows announced, after the pending writes, in
+  // one round trip. Rows and statuses this batch wrote or recorded meanwhile stay as they are.
+  void read_expected() {
+    if (!expected_operations_ && !has_expected_rows()) return;
+    std::vector<pg::Connection::Pipelined> statements = take_writes();
+    const std::size_t first_read = statements.size();
+    if (expected_operations_)
+      statements.push_back({&kExpectedOperations, {business_, std::move(*expected_operations_)}});
+    std::vector<std::size_t> entities;  // of each row query, in order
+    for (std::size_t e = 0; e < expected_rows_.size(); ++e) {
+      if (expected_rows_[e].empty()) continue;
+      TextArray ids;
+      for (const std::string& id : expected_rows_[e]) ids.add(id);
+      statements.push_back({&sql_.of(all_entities()[e]).lookup_rows, {business_, ids.take()}});
+      entities.push_back(e);
+    }
     guarded([&] {
-      conn_->run_pipelined(pending_writes_);
+      auto results = conn_->run_pipelined(statements);
+      std::size_t next = first_read;
+      if (expected_operations_) {
+        const pg::Result& r = results[next++];
+        for (int i = 0; i < r.rows(); ++i)
+          statuses_.try_emplace(std::string(r.text(i, 0)), r.text(i, 1) == "processed"
+                                                               ? OperationStatus::processed
+                                                               : OperationStatus::failed);
+        statuses_known_ = true;
+      }
+      for (std::size_t e : entities) {
+        const pg::Result& r = results[next++];
+        const EntitySpec& entity = all_entities()[e];
+        auto& cache = rows_[e];
+        for (int i = 0; i < r.rows(); ++i) {
+          StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
+          row.values.reserve(entity.fields.size());
+          for (std::size_t f = 0; f < entity.fields.size(); ++f)
+            row.values.push_back(r.optional_text(i, 3 + static_cast<int>(f)));
+          cache.try_emplace(std::string(r.text(i, 0)), std::move(row));
+        }
+        for (const std::string& id : expected_rows_[e])
+          cache.try_emplace(id, std::nullopt);  // not found
+      }
       return 0;
     });
-    pending_writes_.clear();
+    expected_operations_.reset();
+    for (auto& ids : expected_rows_) ids.clear();
+  }
+
+  bool has_expected_rows() const {
+    return std::any_of(expected_rows_.begin(), expected_rows_.end(),
+                       [](const auto& ids) { return !ids.empty(); });
+  }
+
+  void remember(const EntitySpec& entity, std::string_view id, StoredRow row) {
+    rows_[entity_index(entity)][std::string(id)] = std::move(row);
   }
 
   Pool::Lease conn_;
@@ -445,7 +612,11 @@ class PgBatch final : public BatchTransaction {
   std::uint64_t version_ = 0;
   std::uint64_t start_version_ = 0;  // the tenant's version when the batch began
   bool open_ = false;
-  std::vector<pg::Connection::Pipelined> pending_writes_;
+  std::vector<PendingWrites> pending_ = std::vector<PendingWrites>(all_entities().size());
+  bool has_pending_writes_ = false;
+  std::optional<std::string> expected_operations_;  // a text[] literal, not read yet
+  std::vector<std::vector<std::string>> expected_rows_ =
+      std::vector<std::vector<std::string>>(all_entities().size());  // per entity, not read yet
   std::unordered_map<std::string, OperationStatus> statuses_;
   bool statuses_known_ = false;  // statuses_ holds every logged id of this batch
   std::vector<OperationRecord> log_;
@@ -455,10 +626,6 @@ class PgBatch final : public BatchTransaction {
   // Rows this batch has read or written, per entity: nullopt means "does not exist".
   using RowCache = std::vector<std::unordered_map<std::string, std::optional<StoredRow>>>;
   RowCache rows_ = RowCache(all_entities().size());
-
-  void remember(const EntitySpec& entity, std::string_view id, StoredRow row) {
-    rows_[entity_index(entity)][std::string(id)] = std::move(row);
-  }
 };
 
 class PgStore final : public Store {
@@ -511,39 +678,52 @@ class PgStore final : public Store {
     return pg::watch_postgres_changes(url_, sink);
   }
 
+  // One round trip: a read-only snapshot, the tenant's version and the page of every
+  // entity's changes from one statement that merges the tables in version order.
   ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
     return guarded([&] {
       auto c = pool_.take();
-      // One snapshot for the tenant's version and every entity's rows.
-      c->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const std::string& text =
+          query.changed_since
+              ? (query.include_deleted ? changes_.changes_since : changes_.changes_since_live_only)
+              : (query.include_deleted ? changes_.changes : changes_.changes_live_only);
+      std::vector<std::optional<std::string>> params{std::string(business_id),
+                                                     std::to_string(query.after_version),
+                                                     std::to_string(query.limit + 1)};
+      if (query.changed_since) params.push_back(*query.changed_since);
+      auto results = c->run_pipelined({{&kBeginSnapshot, {}},
+                                       {&kTenantVersion, {std::string(business_id)}},
+                                       {&text, std::move(params)},
+                                       {&kCommit, {}}});
+      const pg::Result& v = results[1];
+      const pg::Result& r = results[2];
       ChangePage page{{}, query.after_version, false};
-      auto v = c->query("SELECT version FROM businesses WHERE id = $1", {business_id});
       page.latest_version = v.rows() ? static_cast<std::uint64_t>(v.int64(0, 0)) : 0;
-      std::string after = std::to_string(query.after_version), limit = std::to_string(query.limit + 1);
-      for (const EntitySpec& entity : all_entities()) {
-        const EntitySql& sql = sql_.of(entity);
-        const std::string& text =
-            query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
-                                : (query.include_deleted ? sql.changes : sql.changes_live_only);
-        Params params{business_id, after, limit};
-        if (query.changed_since) params.push_back(*query.changed_since);
-        auto r = c->query(text, params);
-        for (int row = 0; row < r.rows(); ++row) {
-          RowChange change{&entity, std::string(r.text(row, 0)), r.int64(row, 1) != 0, {},
-                           std::string(r.text(row, 3)), std::string(r.text(row, 4)),
-                           static_cast<std::uint64_t>(r.int64(row, 2))};
-          change.values.reserve(entity.fields.size());
-          for (std::size_t i = 0; i < entity.fields.size(); ++i)
-            change.values.push_back(r.optional_text(row, kChangesFieldsAt + static_cast<int>(i)));
-          page.changes.push_back(std::move(change));
+      const std::size_t rows = std::min(static_cast<std::size_t>(r.rows()), query.limit);
+      page.has_more = static_cast<std::size_t>(r.rows()) > query.limit;
+      page.changes.reserve(rows);
+      using C = AllChangesColumns;
+      for (int row = 0; row < static_cast<int>(rows); ++row) {
+        const EntitySpec& entity =
+            all_entities()[static_cast<std::size_t>(r.int64(row, C::entity))];
+        RowChange& change = page.changes.emplace_back(
+            RowChange{&entity,
+                      std::string(r.text(row, C::id)),
+                      r.int64(row, C::deleted) != 0,
+                      {},
+                      format_timestamp(r.int64(row, C::created_ms)),
+                      format_timestamp(r.int64(row, C::updated_ms)),
+                      static_cast<std::uint64_t>(r.int64(row, C::version))});
+        change.values.reserve(entity.fields.size());
+        for (std::size_t i = 0; i < entity.fields.size(); ++i) {
+          const int column = C::fields + static_cast<int>(i);
+          if (r.is_null(row, column))
+            change.values.emplace_back();
+          else if (entity.fields[i].type == FieldType::timestamp)
+            change.values.emplace_back(format_timestamp(r.int64(row, column)));
+          else
+            change.values.emplace_back(std::string(r.text(row, column)));
         }
-      }
-      c->exec("COMMIT");
-      std::sort(page.changes.begin(), page.changes.end(),
-                [](const RowChange& a, const RowChange& b) { return a.version < b.version; });
-      if (page.changes.size() > query.limit) {
-        page.changes.resize(query.limit);
-        page.has_more = true;
       }
       page.cursor_version = page.has_more ? page.changes.back().version
                                           : std::max(query.after_version, page.latest_version);
@@ -659,7 +839,7 @@ class PgStore final : public Store {
     if (ids.empty()) return {};
     const std::vector<std::optional<std::string_view>> wanted(ids.begin(), ids.end());
     return guarded([&] {
-      auto r = pool_.take()->query(sql_.of(entity).select_rows, {business_id, text_array(wanted)});
+      auto r = pool_.take()->query(sql_.of(entity).lookup_rows, {business_id, text_array(wanted)});
       std::vector<std::pair<std::string, StoredRow>> out;
       for (int i = 0; i < r.rows(); ++i) {
         StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
@@ -709,9 +889,15 @@ class PgStore final : public Store {
   }
 
  private:
+  inline static const std::string kBeginSnapshot =
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+  inline static const std::string kTenantVersion = "SELECT version FROM businesses WHERE id = $1";
+  inline static const std::string kCommit = "COMMIT";
+
   std::string url_;
   Pool pool_;
   EntityStatements sql_{Placeholders::postgres};
+  AllChangesSql changes_ = make_all_changes_sql();
 };
 
 }  // namespace
