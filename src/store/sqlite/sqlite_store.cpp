@@ -22,6 +22,10 @@ namespace {
 using sqlite::Database;
 using sqlite::Query;
 
+// A page's rows are reserved up front (the largest page the protocol allows, 10,000, is
+// about 1.5 MB of RowChange), so a large page is never moved while it grows.
+constexpr std::size_t kMaxReservedChanges = 10000;
+
 // Translates a driver failure into the store's exception for its cause (store.hpp): a
 // database still locked after the busy timeout is "unavailable, retry later" (503); a
 // value SQLite refuses (too big, wrong type) is the batch's data; every other failure
@@ -379,9 +383,15 @@ class SqliteStore final : public Store {
     // only the rows the page returns (plus one per entity).
     struct Stream {
       Stream(const EntitySpec& e, Database& db, const std::string& sql) : entity(&e), query(db.query(sql)) {}
+      // Steps to the next row and keeps its version, which the merge compares many times.
+      void advance() {
+        has_row = query.step();
+        if (has_row) version = query.int64(2);
+      }
       const EntitySpec* entity;
       Query query;
       bool has_row = false;
+      std::int64_t version = 0;
     };
     std::vector<std::unique_ptr<Stream>> streams;
     for (const EntitySpec& entity : all_entities()) {
@@ -393,28 +403,32 @@ class SqliteStore final : public Store {
       stream->query.bind(1, business_id).bind(2, static_cast<std::int64_t>(query.after_version));
       stream->query.bind(3, static_cast<std::int64_t>(query.limit + 1));
       if (query.changed_since) stream->query.bind(4, *query.changed_since);
-      stream->has_row = stream->query.step();
+      stream->advance();
       streams.push_back(std::move(stream));
     }
-    page.changes.reserve(std::min<std::size_t>(query.limit, 1024));
+    page.changes.reserve(std::min<std::size_t>(query.limit, kMaxReservedChanges));
     for (;;) {
       Stream* next = nullptr;
       for (auto& s : streams)
-        if (s->has_row && (!next || s->query.int64(2) < next->query.int64(2))) next = s.get();
+        if (s->has_row && (!next || s->version < next->version)) next = s.get();
       if (!next) break;
       if (page.changes.size() == query.limit) {
         page.has_more = true;
         break;
       }
       const Query& q = next->query;
-      RowChange change{next->entity, std::string(q.text(0)), q.int64(1) != 0, {},
-                       std::string(q.text(3)), std::string(q.text(4)),
-                       static_cast<std::uint64_t>(q.int64(2))};
+      RowChange change{next->entity,
+                       std::string(q.text(0)),
+                       q.int64(1) != 0,
+                       {},
+                       std::string(q.text(3)),
+                       std::string(q.text(4)),
+                       static_cast<std::uint64_t>(next->version)};
       change.values.reserve(next->entity->fields.size());
       for (std::size_t i = 0; i < next->entity->fields.size(); ++i)
         change.values.push_back(q.optional_text(kChangesFieldsAt + static_cast<int>(i)));
       page.changes.push_back(std::move(change));
-      next->has_row = next->query.step();
+      next->advance();
     }
     streams.clear();  // reset the statements before the snapshot ends
     snapshot.commit();

@@ -622,3 +622,180 @@ TEST_F(GroupCommitTest, QuickBatchesOfSeveralTenantsShareOneGroupAndEveryMemberI
 
 }  // namespace
 }  // namespace avsync::store
+
+// ---------------------------------------------------------------------------------------
+// Migration 0005 (issue 15) rebuilds the operation log and the domain tables as rowid
+// tables. A database written by the schema before it, with rows in every table, opens,
+// is migrated, and keeps its rows, its feed, its log and its indexes.
+
+namespace avsync::store {
+namespace {
+
+constexpr int kRowidTablesMigration = 5;
+
+// The schema as the migrations before 0005 left it, recorded as the store records them.
+void create_schema_before_rowid_tables(sqlite::Database& db) {
+  db.exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+      " applied_at TEXT NOT NULL)");
+  for (const Migration& m : sqlite_migrations()) {
+    if (m.version >= kRowidTablesMigration) break;
+    db.exec(m.sql);
+    auto q =
+        db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 't')");
+    q.bind(1, static_cast<std::int64_t>(m.version)).bind(2, m.name);
+    q.run();
+  }
+}
+
+// Every named index as SQLite keeps its definition: (name, sql).
+std::vector<std::pair<std::string, std::string>> named_indexes(sqlite::Database& db) {
+  auto q = db.query(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (q.step()) out.emplace_back(std::string(q.text(0)), std::string(q.text(1)));
+  return out;
+}
+
+// A field's value in the rows this test writes: its entity, field and row number.
+std::string value_of(const EntitySpec& e, const FieldSpec& f, int row) {
+  return std::string(e.name) + "." + std::string(f.name) + "." + std::to_string(row);
+}
+
+TEST(SqliteMigration, ADatabaseOfTheSchemaBeforeRowidTablesKeepsEveryRowItsFeedLogAndIndexes) {
+  avsync::testing::TestDir dir;
+  const std::string path = dir.file("old.db");
+  constexpr int kRowsPerEntity = 3;  // the last one of each entity is a tombstone
+  std::vector<std::pair<std::string, std::string>> indexes_before;
+  std::uint64_t version = 0;
+  {
+    sqlite::Database db(path, sqlite::Database::Access::read_write);
+    create_schema_before_rowid_tables(db);
+    db.exec(
+        "INSERT INTO businesses (id, name, version, created_at) VALUES ('b1', 'Tienda', 15, 't');"
+        "INSERT INTO auth_tokens (token_hash, business_id, user_id, expires_at_ms, created_at, id)"
+        " VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'b1', 'ana', 9000000000000, 't', "
+        "'aaaaaaaaaaaaaaaaaaaaaaaa');"
+        "INSERT INTO sync_operations (business_id, operation_id, entity, action, entity_id, "
+        "payload,"
+        " status, error, message, client_timestamp, processed_at, created_at) VALUES"
+        " ('b1', 'op-ok', 'customers', 'insert', 'customers-0', '{}', 'processed', NULL, NULL,"
+        "  '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:01.000Z'),"
+        " ('b1', 'op-bad', 'customers', 'update', 'customers-0', '{\"name\":\"x\"}', 'failed', "
+        "'CONFLICT',"
+        "  'newer write', NULL, '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:02.000Z');"
+        "INSERT INTO conflict_resolutions (business_id, operation_id, resolution, resolved_by,"
+        " resolved_at, address, version) VALUES ('b1', 'op-bad', 'keep_server', 'eva',"
+        " '2026-01-01T00:00:03.000Z', '10.0.0.1', NULL)");
+    // Rows of every entity, their versions interleaved between the entities as a feed has
+    // them: row r of entity e has version r * entities + e + 1.
+    const std::size_t entities = all_entities().size();
+    for (int r = 0; r < kRowsPerEntity; ++r)
+      for (std::size_t e = 0; e < entities; ++e) {
+        const EntitySpec& entity = all_entities()[e];
+        std::string columns =
+            "business_id, id, created_at, updated_at, deleted, last_write_ms, version";
+        std::string values = "'b1', ?1, 'c', 'u', " +
+                             std::to_string(r == kRowsPerEntity - 1 ? 1 : 0) + ", 7, " +
+                             std::to_string(++version);
+        for (std::size_t f = 0; f < entity.fields.size(); ++f) {
+          columns += ", " + std::string(entity.fields[f].name);
+          values += ", ?" + std::to_string(f + 2);
+        }
+        auto q = db.query("INSERT INTO " + std::string(entity.name) + " (" + columns +
+                          ") VALUES (" + values + ")");
+        q.bind(1, std::string(entity.name) + "-" + std::to_string(r));
+        for (std::size_t f = 0; f < entity.fields.size(); ++f)
+          q.bind(static_cast<int>(f + 2), value_of(entity, entity.fields[f], r));
+        q.run();
+      }
+    ASSERT_EQ(version, 15u);
+    indexes_before = named_indexes(db);
+  }
+
+  auto store = open_sqlite_store(path, {});
+  store->migrate();
+
+  {
+    sqlite::Database db(path, sqlite::Database::Access::read_write);
+    auto applied = db.query("SELECT max(version) FROM schema_migrations");
+    ASSERT_TRUE(applied.step());
+    EXPECT_EQ(applied.int64(0), sqlite_migrations().back().version);
+    EXPECT_EQ(named_indexes(db), indexes_before) << "every index keeps its name and definition";
+    for (std::string_view table :
+         {"sync_operations", "customers", "sales", "sale_items", "abonos", "distribuciones"})
+      EXPECT_NO_THROW(db.query("SELECT rowid FROM " + std::string(table)))
+          << table << " is a rowid table";
+  }
+
+  // The feed: every row, in version order, with its values, tombstones included or not.
+  auto feed = store->read_changes("b1", {.limit = 100});
+  ASSERT_EQ(feed.changes.size(), version);
+  EXPECT_EQ(feed.latest_version, 15u);
+  EXPECT_FALSE(feed.has_more);
+  for (std::size_t i = 0; i < feed.changes.size(); ++i) {
+    const RowChange& change = feed.changes[i];
+    const int row = static_cast<int>(i / all_entities().size());
+    const EntitySpec& entity = all_entities()[i % all_entities().size()];
+    EXPECT_EQ(change.version, i + 1);
+    EXPECT_EQ(change.entity, &entity);
+    EXPECT_EQ(change.entity_id, std::string(entity.name) + "-" + std::to_string(row));
+    EXPECT_EQ(change.deleted, row == kRowsPerEntity - 1);
+    EXPECT_EQ(change.created_at, "c");
+    EXPECT_EQ(change.updated_at, "u");
+    for (std::size_t f = 0; f < entity.fields.size(); ++f)
+      EXPECT_EQ(change.values[f], value_of(entity, entity.fields[f], row));
+  }
+  auto live = store->read_changes("b1", {.include_deleted = false, .limit = 100});
+  EXPECT_EQ(live.changes.size(), all_entities().size() * (kRowsPerEntity - 1));
+  auto paged = store->read_changes("b1", {.after_version = 4, .limit = 3});
+  ASSERT_EQ(paged.changes.size(), 3u);
+  EXPECT_EQ(paged.changes[0].version, 5u);
+  EXPECT_TRUE(paged.has_more);
+  EXPECT_EQ(paged.cursor_version, 7u);
+
+  // The log, its resolution, the token.
+  OperationSearch all;
+  auto logged = store->search_operations(all);
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[0].record.operation_id, "op-bad");
+  EXPECT_EQ(logged[0].record.error, "CONFLICT");
+  ASSERT_TRUE(logged[0].resolution);
+  EXPECT_EQ(logged[0].resolution->by, "eva");
+  EXPECT_EQ(logged[1].record.operation_id, "op-ok");
+  EXPECT_EQ(logged[1].record.client_timestamp, "2026-01-01T00:00:00.000Z");
+  auto token = store->find_token("aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->user_id, "ana");
+
+  // Writes after the migration: the keys still refuse and upsert as before.
+  const EntitySpec& customers = *find_entity("customers");
+  {
+    auto tx = store->begin_batch("b1");
+    EXPECT_EQ(tx->find_operation("op-ok"), OperationStatus::processed);
+    EXPECT_TRUE(tx->is_resolved("op-bad"));
+    tx->record_operation({"op-bad", "customers", "update", "customers-0", "{}",
+                          OperationStatus::processed, std::nullopt, std::nullopt, std::nullopt,
+                          "2026-01-02T00:00:00.000Z"});
+    EXPECT_EQ(tx->find_operation("op-bad"), OperationStatus::processed);
+    EXPECT_TRUE(tx->is_live(customers, "customers-0"));
+    EXPECT_FALSE(tx->is_live(customers, "customers-2"));
+    auto row = tx->find_row(customers, "customers-1");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->values[0], value_of(customers, customers.fields[0], 1));
+    std::vector<std::optional<std::string>> values(customers.fields.size());
+    EXPECT_THROW(tx->insert_row(customers, "customers-1", values, {1, "t", tx->next_version()}),
+                 std::exception)
+        << "the key still refuses a second row of one id";
+    tx->update_row(customers, "customers-1", values, {8, "v", tx->next_version()});
+    tx->commit();
+  }
+  auto after = store->read_changes("b1", {.after_version = 15});
+  ASSERT_EQ(after.changes.size(), 1u);
+  EXPECT_EQ(after.changes[0].entity_id, "customers-1");
+  EXPECT_EQ(after.changes[0].version, 17u);
+  EXPECT_EQ(store->search_operations(all).size(), 2u) << "the repeat replaced its log row";
+}
+
+}  // namespace
+}  // namespace avsync::store
