@@ -194,6 +194,12 @@ class Client {
   // Errors: not_configured, network/timeout/unavailable/server_error/rate_limited
   // (offline: nothing lost, try later), unauthenticated, bad_request/bad_response.
   Result<SyncReport> sync_once();
+  // The same cycle, telling `on_progress` the counts so far (pending is 0 until the end)
+  // after each batch the server answered and each page of the feed applied: the app can
+  // show an initial sync's rows as they arrive. It runs on the calling thread, between
+  // requests, while the sync holds the data file: it must not call sync_once or stop, and
+  // should return quickly. An empty function is no observer.
+  Result<SyncReport> sync_once(const std::function<void(const SyncReport&)>& on_progress);
 
   // The background engine: syncs every sync_interval, `debounce` after a local write and
   // at once after notify_online(); backs off with jitter while offline. Between cycles, while

@@ -3,6 +3,7 @@
 // `avsync help [COMMAND]` and `--help` on any command print that command's help; an
 // entity's fields, their types and rules come from the schema registry (core/schema.hpp).
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "avsync/client.hpp"
+#include "cli/progress.hpp"
 #include "client/json_format.hpp"
 #include "core/schema.hpp"
 #include "core/schema_doc.hpp"
@@ -592,7 +594,18 @@ int print_queue(const Args& args, Client& client) {
 }
 
 int run_sync(const Args& args, Client& client) {
-  auto result = client.sync_once();
+  // On a terminal the rows pulled so far and the rate stay on screen while the sync runs
+  // (an initial sync may pull millions); anywhere else the output is only the result.
+  Result<SyncReport> result = [&client] {
+    if (!::isatty(STDERR_FILENO)) return client.sync_once();
+    cli::ProgressLine line(cli::ProgressLine::Clock::now());
+    Result<SyncReport> done = client.sync_once([&line](const SyncReport& so_far) {
+      std::cerr << line.update(so_far.pushed, so_far.pulled, cli::ProgressLine::Clock::now())
+                << std::flush;
+    });
+    std::cerr << line.clear() << std::flush;
+    return done;
+  }();
   if (!result) return report(args, result.error());
   if (args.json) {
     std::cout << client::report_json(*result) << "\n";

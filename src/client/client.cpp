@@ -120,7 +120,7 @@ class Client::Impl {
   explicit Impl(ClientOptions options)
       : options_(std::move(options)),
         app_store_(options_.data_path),
-        sync_store_(options_.data_path),
+        sync_store_(options_.data_path, client::LocalStore::Connection::sync),
         sync_file_lock_(options_.data_path + ".sync-lock"),
         operation_backoff_(options_.retry, random_seed()),
         engine_(
@@ -218,8 +218,8 @@ class Client::Impl {
     return app_store_.discard_failed(operation_id);
   }
 
-  Result<SyncReport> sync_once() {
-    client::CycleOutcome outcome = run_cycle();
+  Result<SyncReport> sync_once(const client::ProgressSink& on_progress) {
+    client::CycleOutcome outcome = run_cycle(on_progress);
     engine_.record(outcome);
     return std::move(outcome.result);
   }
@@ -234,7 +234,7 @@ class Client::Impl {
  private:
   // One push + pull on the sync connection. Callable from the engine thread and from the
   // app's thread; the mutex and the file lock serialise them.
-  client::CycleOutcome run_cycle() {
+  client::CycleOutcome run_cycle(const client::ProgressSink& on_progress = nullptr) {
     std::lock_guard lock(sync_mutex_);
     try {
       auto held = sync_file_lock_.hold();
@@ -250,6 +250,7 @@ class Client::Impl {
       client::Synchronizer synchronizer(sync_store_, *transport, options_, clock_,
                                         operation_backoff_,
                                         [this](const auto& changes) { report_changes(changes); });
+      synchronizer.set_progress_sink(on_progress);
       Result<SyncReport> result = synchronizer.run_cycle();
       if (result) {
         sync_store_.clear_setting("last_error_code");
@@ -430,7 +431,10 @@ Status Client::discard(std::string_view operation_id) {
   return guarded([&] { return impl_->discard(operation_id); });
 }
 
-Result<SyncReport> Client::sync_once() { return impl_->sync_once(); }
+Result<SyncReport> Client::sync_once() { return impl_->sync_once(nullptr); }
+Result<SyncReport> Client::sync_once(const std::function<void(const SyncReport&)>& on_progress) {
+  return impl_->sync_once(on_progress);
+}
 
 void Client::start() { impl_->engine().start(); }
 void Client::stop() { impl_->engine().stop(); }

@@ -53,8 +53,22 @@ struct OperationOutcome {
 
 class LocalStore {
  public:
+  // Which of a Client's two connections this is; it sizes the page cache and the WAL.
+  enum class Connection {
+    // The app's reads and single writes: 4 MiB of page cache, SQLite's checkpoint of the
+    // WAL every 1000 pages.
+    app,
+    // Sync cycles: 32 MiB of page cache and a checkpoint every 8000 pages (32 MiB of WAL).
+    // An initial sync touches thousands of leaves of the replica's UUID indexes per page of
+    // the feed; leaves that do not fit in the cache are written to the WAL and read back
+    // within the transaction, and each checkpoint writes every leaf touched since the last
+    // one again. Pages are allocated as they are used, so a small replica never fills the
+    // cache.
+    sync,
+  };
+
   // Opens or creates the file and brings its schema up to date.
-  explicit LocalStore(const std::string& path);
+  explicit LocalStore(const std::string& path, Connection connection = Connection::app);
 
   // --- settings: server_url, token, cursor, last_sync_at, last_error_code/message
   std::optional<std::string> setting(std::string_view key);

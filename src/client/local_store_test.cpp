@@ -124,6 +124,49 @@ TEST_F(LocalStoreTest, ARowWithoutPendingOperationsTakesThePulledState) {
   EXPECT_FALSE(customer());
 }
 
+TEST_F(LocalStoreTest, APageIsReportedInPageOrderAndTwoChangesOfOneRowApplyInThatOrder) {
+  // Rows are written sorted by id (the index's order), which must not show: the page's
+  // last change of a row wins, and what changed is listed as the page lists it.
+  const EntitySpec* e = find_entity("customers");
+  auto upsert = [e](const std::string& id, const std::string& name) {
+    PulledChange c{e,
+                   id,
+                   false,
+                   std::vector<std::optional<std::string>>(e->fields.size()),
+                   "2026-11-25T07:00:00.000Z",
+                   "2026-11-25T09:00:00.000Z"};
+    c.values[e->field_index("name")] = name;
+    c.values[e->field_index("credit_limit")] = "0.00";
+    return c;
+  };
+  const std::string z = "6f1c0000-0000-4000-8000-0000000000ff";
+  const std::string a = "6f1c0000-0000-4000-8000-000000000001";
+  PulledChange gone{e, a, true, {}, {}, {}};
+  auto changed = store_->apply_pulled_page(
+      {upsert(z, "Zoe"), upsert(a, "Ana"), upsert(z, "Zoe 2"), gone, upsert(a, "Ana 2")}, "v1.5",
+      true);
+  ASSERT_EQ(changed.size(), 5u);
+  EXPECT_EQ(changed[0].id, z);
+  EXPECT_EQ(changed[1].id, a);
+  EXPECT_EQ(changed[2].id, z);
+  EXPECT_EQ(changed[3].id, a);
+  EXPECT_EQ(changed[3].action, ChangeAction::remove);
+  EXPECT_EQ(changed[4].id, a);
+  EXPECT_EQ(changed[4].action, ChangeAction::upsert);
+  EXPECT_EQ(name_of(*store_->read_row(*e, z)), "Zoe 2");
+  EXPECT_EQ(name_of(*store_->read_row(*e, a)), "Ana 2");
+}
+
+TEST_F(LocalStoreTest, TheSyncConnectionOpensAFileTheAppConnectionWrote) {
+  ASSERT_TRUE(write("op-1", "customers", "insert", kCustomer, R"({"name":"Local"})"));
+  store_.reset();
+  LocalStore sync(path(), LocalStore::Connection::sync);
+  EXPECT_EQ(sync.count_operations(OperationStatus::pending), 1u);
+  sync.apply_pulled_page({server_customer("Server")}, "v1.1", true);
+  EXPECT_EQ(sync.read_row(*find_entity("customers"), kCustomer)->field("name")->value_or(""),
+            "Local");
+}
+
 TEST_F(LocalStoreTest, TheSyncCountersCountAcknowledgementsAndPulledRowsAndSurviveReopening) {
   EXPECT_EQ(store_->counter(LocalStore::kOperationsPushed), 0u);
   ASSERT_TRUE(write("op-1", "customers", "insert", kCustomer, R"({"name":"Ana"})"));

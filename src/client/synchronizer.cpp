@@ -131,6 +131,7 @@ Status Synchronizer::push(SyncReport& report) {
       }
     }
     store_.record_outcomes(outcomes);
+    if (on_progress_) on_progress_(report);
     // The first operation waiting for a retry now heads the queue; the rest wait behind it.
     if (transient_seen) return Ok{};
   }
@@ -151,27 +152,37 @@ std::size_t Synchronizer::apply_page(const ChangesPage& page) {
 }
 
 Status Synchronizer::pull(SyncReport& report) {
-  auto fetch = [this](std::optional<std::string> cursor) {
-    return transport_.get(changes_path(cursor));
+  // A page fetched and decoded, or why not.
+  struct Fetched {
+    Result<ChangesPage> page;
+    std::optional<std::chrono::seconds> retry_after;
+  };
+  // Decoding runs on the fetching thread too, overlapping the writes of the page before
+  // (in an initial sync it is about a fifth of the client's CPU time).
+  auto fetch = [this](std::optional<std::string> cursor) -> Fetched {
+    Result<HttpReply> reply = transport_.get(changes_path(cursor));
+    if (!reply) return {std::move(reply).error(), std::nullopt};
+    if (reply->status != 200)
+      return {decode_error_reply(reply->status, reply->body), reply->retry_after};
+    return {decode_changes_page(reply->body), std::nullopt};
   };
   // The next page is requested as soon as this one's cursor is known, so the server
   // builds it while this page is written locally. Only the cursor of a page that was
   // applied is ever stored, so a failure anywhere leaves the file consistent.
-  std::future<Result<HttpReply>> next = std::async(std::launch::async, fetch, store_.setting("cursor"));
+  std::future<Fetched> next = std::async(std::launch::async, fetch, store_.setting("cursor"));
   for (;;) {
-    Result<HttpReply> reply = next.get();
-    if (!reply) return std::move(reply).error();
-    if (reply->status != 200) {
-      retry_after_ = reply->retry_after;
-      return decode_error_reply(reply->status, reply->body);
+    Fetched fetched = next.get();
+    if (!fetched.page) {
+      retry_after_ = fetched.retry_after;
+      return std::move(fetched.page).error();
     }
-    auto page = decode_changes_page(reply->body);
-    if (!page) return std::move(page).error();
-    if (page->has_more) next = std::async(std::launch::async, fetch, page->cursor);
+    const ChangesPage& page = *fetched.page;
+    if (page.has_more) next = std::async(std::launch::async, fetch, page.cursor);
     // Waits for the request in flight before leaving on an exception (the future's
     // destructor joins), so the transport is never used by two threads at once.
-    report.pulled += apply_page(*page);
-    if (!page->has_more) return Ok{};
+    report.pulled += apply_page(page);
+    if (on_progress_) on_progress_(report);
+    if (!page.has_more) return Ok{};
   }
 }
 

@@ -30,6 +30,9 @@ NextStep next_step_for(ErrorCode code);
 // Told the rows each applied page changed (LocalStore::apply_pulled_page), right after the
 // page's transaction committed.
 using ChangeSink = std::function<void(const std::vector<ChangedRow>&)>;
+// Told the cycle's counts so far after each batch recorded and each page applied
+// (Client::sync_once's progress).
+using ProgressSink = std::function<void(const SyncReport&)>;
 
 class Synchronizer {
  public:
@@ -59,6 +62,9 @@ class Synchronizer {
   // `on_changes`. Returns the number of changes applied. Database failures throw.
   std::size_t apply_page(const ChangesPage& page);
 
+  // Hears of the cycle's progress from now on (nullptr: no one).
+  void set_progress_sink(ProgressSink on_progress) { on_progress_ = std::move(on_progress); }
+
   // The Retry-After of the last 429 or 503, if it had one.
   std::optional<std::chrono::seconds> retry_after() const { return retry_after_; }
   // The feed cursor the last acknowledged batch reported (§3), when the server sends one.
@@ -77,6 +83,7 @@ class Synchronizer {
   const Clock& clock_;
   Backoff& backoff_;
   ChangeSink on_changes_;
+  ProgressSink on_progress_;
   std::optional<std::chrono::seconds> retry_after_;
   std::optional<std::string> batch_cursor_;
 };

@@ -279,6 +279,25 @@ TEST_F(SynchronizerTest, EachAppliedPageTellsTheSinkWhichRowsItChanged) {
   EXPECT_EQ(heard.size(), 2u) << "an empty page is not reported";
 }
 
+TEST_F(SynchronizerTest, TheProgressSinkHearsTheCountsSoFarAfterEachBatchAndEachPage) {
+  queue(4);
+  const std::string a = "6f1c0000-0000-4000-8000-00000000000a";
+  const std::string b = "6f1c0000-0000-4000-8000-00000000000b";
+  std::vector<std::pair<std::size_t, std::size_t>> heard;  // pushed, pulled
+  Synchronizer s(*store_, transport_, options_, clock_, backoff_);
+  s.set_progress_sink(
+      [&](const SyncReport& so_far) { heard.emplace_back(so_far.pushed, so_far.pulled); });
+  transport_.script = {
+      batch_reply(), batch_reply(),
+      page_of(customer_upsert(a, "Ana") + "," + customer_upsert(b, "Bea"), "v1.2", true),
+      page_of(customer_delete(b), "v1.3")};
+  auto report = s.run_cycle();
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(heard,
+            (std::vector<std::pair<std::size_t, std::size_t>>{{3, 0}, {4, 0}, {4, 2}, {4, 3}}));
+  EXPECT_EQ(report->pulled, 3u);
+}
+
 TEST_F(SynchronizerTest, ThisDevicesOwnWritesAreNotReportedAsPulledChanges) {
   const std::string id = "6f1c0000-0000-4000-8000-00000000000c";
   std::string body =
