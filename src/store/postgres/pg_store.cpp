@@ -188,15 +188,17 @@ auto guarded(F&& f) -> decltype(f()) {
 
 class PgBatch final : public BatchTransaction {
  public:
-  // BEGIN and the tenant's row lock in one round trip. The lock is held to commit: batches
+  // BEGIN, the planner settings of kKeyLookupsOnly and the tenant's row lock in one round
+  // trip. The lock is held to commit: batches
   // of one tenant run one at a time on every server, so the idempotency check below sees
   // every committed operation.
   PgBatch(Pool::Lease lease, const EntityStatements& sql, std::string_view business_id)
       : conn_(std::move(lease)), sql_(sql), business_(business_id) {
     open_ = true;  // from here on, the destructor rolls back whatever was begun
     guarded([&] {
-      auto results = conn_->run_pipelined({{&kBegin, {}}, {&kLockTenant, {business_}}});
-      const pg::Result& r = results[1];
+      auto results = conn_->run_pipelined(
+          {{&kBegin, {}}, {&kKeyLookupsOnly, {}}, {&kLockTenant, {business_}}});
+      const pg::Result& r = results[2];
       version_ = r.rows() ? static_cast<std::uint64_t>(r.int64(0, 0)) : 0;
       return 0;
     });
@@ -391,6 +393,14 @@ class PgBatch final : public BatchTransaction {
   inline static const std::string kExpectedOperations =
       "SELECT operation_id, status FROM sync_operations WHERE business_id = " +
       std::string(kTenantUnseenByPlanner) + " AND operation_id = ANY($2::text[])";
+  // Every statement of a batch reads or writes rows by key. Statistics lag the tables (taken
+  // when a table was empty, or before a tenant grew): planned from them, a key lookup was a
+  // sequential scan of the table, or a hash join with one. Without those, it probes the
+  // primary key, or at worst reads the tenant's rows through a (business_id, ...) index.
+  inline static const std::string kKeyLookupsOnly =
+      "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', "
+      "true),"
+      " set_config('enable_mergejoin', 'off', true)";
   // Raises the tenant's version and, in the same statement, announces it to the change
   // watches of every server (pg_change_watch.hpp): NOTIFY is delivered once COMMIT is done.
   inline static const std::string kRaiseVersion =
@@ -839,7 +849,7 @@ class PgStore final : public Store {
     if (ids.empty()) return {};
     const std::vector<std::optional<std::string_view>> wanted(ids.begin(), ids.end());
     return guarded([&] {
-      auto r = pool_.take()->query(sql_.of(entity).lookup_rows, {business_id, text_array(wanted)});
+      auto r = pool_.take()->query(sql_.of(entity).select_rows, {business_id, text_array(wanted)});
       std::vector<std::pair<std::string, StoredRow>> out;
       for (int i = 0; i < r.rows(); ++i) {
         StoredRow row{r.int64(i, 1) != 0, r.int64(i, 2), {}};
