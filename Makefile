@@ -1,9 +1,9 @@
 # The two commands of the README, plus helpers. Every target installs what is missing first.
 BUILD ?= build
 JOBS ?= $(shell nproc)
-# Instrumented tests spend about a third of their time waiting on processes and sockets,
-# so one more runs beside them (their deadlines are scaled for it: docs/security.md).
-SANITIZED_TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
+# Tests spend about a third of their time waiting on processes and sockets, so one more
+# runs beside them (instrumented ones' deadlines are scaled for it: docs/security.md).
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
@@ -33,15 +33,19 @@ run:
 	@scripts/dev-run $(BUILD)
 
 # Every test of the plain build (PostgreSQL and the browser included), no sanitizer builds.
+# make check (and so make test) builds everything but the benchmarks; the bench targets
+# build them.
+check: CMAKE_FLAGS += -DAVSYNC_BENCH=OFF
 check: build
 	@scripts/check-layering
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) --timeout 300
 
 # Every test, then every test again under ASan+UBSan and under TSan.
 test: check
 	@$(MAKE) test-sanitize
 	@$(MAKE) test-tsan
 
+bench bench-overhead bench-hostile bench-auth bench-client bench-live bench-admin bench-web: CMAKE_FLAGS += -DAVSYNC_BENCH=ON
 bench: build
 	@scripts/bench $(BUILD) $(ARGS)
 
@@ -106,7 +110,7 @@ test-sanitize: bootstrap
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=address,undefined -DAVSYNC_BENCH=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -j $(SANITIZED_TEST_JOBS) --timeout 600
+		ctest --output-on-failure -j $(TEST_JOBS) --timeout 600
 
 # The suite built with ThreadSanitizer: the server's threads, group commit and the
 # concurrent tests. A report aborts the process, which fails its test. TSan finds races
@@ -117,4 +121,4 @@ test-tsan: bootstrap
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAVSYNC_SANITIZE=thread -DAVSYNC_BENCH=OFF >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		ctest --output-on-failure -j $(SANITIZED_TEST_JOBS) --timeout 600
+		ctest --output-on-failure -j $(TEST_JOBS) --timeout 600
