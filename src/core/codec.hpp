@@ -40,8 +40,32 @@ Result<BatchRequest> decode_batch(std::string_view body, const BatchLimits& limi
 std::string encode_batch_response(const std::vector<OperationResult>& results,
                                   std::string_view cursor, UnixMillis server_time);
 
-// `cursor` is the opaque text that resumes after the page.
+// `cursor` is the opaque text that resumes after the page. The whole page at once, from
+// rows a caller holds; the server streams its pages with ChangesEncoder, which writes the
+// same bytes (codec_test holds them equal).
 std::string encode_changes(const ChangePage& page, std::string_view cursor, UnixMillis server_time);
+
+// A GET /sync/changes body written as its rows are read: each change goes straight into one
+// buffer, reserved for the page up front, and nothing of it is kept.
+class ChangesEncoder {
+ public:
+  // `expected_rows`: the page's limit, for the reservation.
+  explicit ChangesEncoder(std::size_t expected_rows);
+  void add(const ChangeView& change);
+  std::size_t rows() const { return rows_; }
+  // The body; the encoder is spent.
+  std::string finish(std::string_view cursor, bool has_more, UnixMillis server_time);
+
+ private:
+  // Grows out_ (never shrinking what is written) so `bytes` more fit past size_; returns
+  // where they go.
+  char* make_room(std::size_t bytes);
+
+  std::string out_;  // written up to size_; the rest is room
+  std::size_t size_ = 0;
+  std::size_t rows_ = 0;
+  std::size_t expected_rows_;
+};
 
 // The longest GET /sync/changes may wait for a change (§4.1), in seconds.
 inline constexpr unsigned kMaxWaitSeconds = 60;

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
 namespace avsync {
 namespace {
 
@@ -86,6 +91,98 @@ TEST(Codec, ChangePagesEscapeEveryStringAndParseBack) {
   EXPECT_TRUE(second.find("data")->is_null());
   EXPECT_EQ(parsed->find("cursor")->text, "v1.8");
   EXPECT_TRUE(parsed->find("hasMore")->boolean);
+}
+
+// The server streams its pages (ChangesEncoder); encode_changes is the encoder it replaced,
+// from whole rows. Every byte must agree: each entity, each field type (text with quotes,
+// backslashes, control bytes, NUL, Unicode of every length and U+2028; money and quantity
+// decimals; timestamps; references; choices), nulls, empty text, 2,000-character text and
+// tombstones, in pages of 0, 1 and many rows, with and without hasMore.
+TEST(Codec, TheStreamingEncoderWritesThePagesOfTheWholePageEncoder) {
+  const std::vector<std::string> texts{"",
+                                       "Ana",
+                                       "q\"b\\n\n\r\t\x01\x1f\x7f",
+                                       std::string("nul") + '\0' + "byte",
+                                       "Pe\xC3\xB1"
+                                       "a \xE2\x82\xAC \xF0\x9F\x98\x80 \xE2\x80\xA8 \xE2\x80\xA9",
+                                       "</script><!-- & ' \"",
+                                       std::string(2000, 'x'),
+                                       [] {
+                                         std::string s;
+                                         for (int i = 0; i < 700; ++i)
+                                           s += "\xC3\xB1";  // 700 two-byte characters
+                                         return s;
+                                       }()};
+  const std::vector<std::string> decimals{"0",       "12.50",   "-0.001", "99999999999999.99",
+                                          "1000000", "0.000001"};
+  const std::vector<std::string> times{"2026-12-02T09:00:00.000Z", "0001-01-01T00:00:00.000Z",
+                                       "9999-12-31T23:59:59.999Z"};
+  std::vector<RowChange> rows;
+  std::uint64_t version = 0;
+  for (const EntitySpec& entity : all_entities()) {
+    for (std::size_t variant = 0; variant < 12; ++variant) {
+      RowChange row{&entity,
+                    "6f1c2a3e-0000-4000-8000-00000000000" + std::to_string(variant % 10),
+                    variant % 5 == 4,
+                    {},
+                    times[variant % times.size()],
+                    times[(variant + 1) % times.size()],
+                    ++version};
+      if (!row.deleted || variant == 9) {  // tombstones with and without values
+        for (std::size_t i = 0; i < entity.fields.size(); ++i) {
+          const FieldSpec& field = entity.fields[i];
+          if ((variant + i) % 4 == 3) {
+            row.values.emplace_back();  // null
+            continue;
+          }
+          const std::size_t pick = variant + i * 3;
+          switch (field.type) {
+            case FieldType::text:
+              row.values.emplace_back(texts[pick % texts.size()]);
+              break;
+            case FieldType::money:
+            case FieldType::quantity:
+              row.values.emplace_back(decimals[pick % decimals.size()]);
+              break;
+            case FieldType::timestamp:
+              row.values.emplace_back(times[pick % times.size()]);
+              break;
+            case FieldType::reference:
+              row.values.emplace_back("0a1b2c3d-4e5f-4a6b-8c7d-" + std::string(12, 'e'));
+              break;
+            case FieldType::choice:
+              row.values.emplace_back(
+                  field.choices.empty() ? "x"
+                                        : std::string(field.choices[pick % field.choices.size()]));
+              break;
+          }
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  auto streamed = [](std::span<const RowChange> page, std::string_view cursor, bool has_more) {
+    ChangesEncoder encoder(page.size());
+    std::vector<std::optional<std::string_view>> values;
+    for (const RowChange& row : page) {
+      values.assign(row.values.begin(), row.values.end());
+      encoder.add({row.entity, row.entity_id, row.deleted, row.version, row.created_at,
+                   row.updated_at, values});
+    }
+    EXPECT_EQ(encoder.rows(), page.size());
+    return encoder.finish(cursor, has_more, 1764666000123);
+  };
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{7}, rows.size()}) {
+    for (bool has_more : {false, true}) {
+      std::span<const RowChange> page(rows.data(), count);
+      ChangePage whole{{page.begin(), page.end()}, count, has_more};
+      const std::string expected =
+          encode_changes(whole, "v1." + std::to_string(count), 1764666000123);
+      EXPECT_EQ(streamed(page, "v1." + std::to_string(count), has_more), expected)
+          << count << " rows, hasMore " << has_more;
+      ASSERT_TRUE(parse_json(expected)) << "the reference page is JSON";
+    }
+  }
 }
 
 std::string message_of(std::string_view body, BatchLimits limits = {}) {

@@ -1,5 +1,6 @@
 #include "core/timestamp.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace avsync {
@@ -107,18 +108,43 @@ Result<UnixMillis> parse_timestamp(std::string_view s) {
   return ms;
 }
 
-std::string format_timestamp(UnixMillis ms) {
+std::string_view format_timestamp(UnixMillis ms, char (&buf)[kTimestampBufferSize]) {
   std::int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
   std::int64_t rest = ms - days * 86400000;
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rest / 3600000),
-                static_cast<long long>(rest / 60000 % 60), static_cast<long long>(rest / 1000 % 60),
-                static_cast<long long>(rest % 1000));
-  return buf;
+  if (y < 0 || y > 9999) {  // never stored (parse_timestamp refuses them), still printable
+    int n = std::snprintf(
+        buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
+        m, d, static_cast<long long>(rest / 3600000), static_cast<long long>(rest / 60000 % 60),
+        static_cast<long long>(rest / 1000 % 60), static_cast<long long>(rest % 1000));
+    return {buf, static_cast<std::size_t>(std::min<int>(n, sizeof buf - 1))};
+  }
+  auto put = [&](std::size_t at, std::int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10)
+      buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, y, 4);
+  buf[4] = '-';
+  put(5, m, 2);
+  buf[7] = '-';
+  put(8, d, 2);
+  buf[10] = 'T';
+  put(11, rest / 3600000, 2);
+  buf[13] = ':';
+  put(14, rest / 60000 % 60, 2);
+  buf[16] = ':';
+  put(17, rest / 1000 % 60, 2);
+  buf[19] = '.';
+  put(20, rest % 1000, 3);
+  buf[23] = 'Z';
+  return {buf, 24};
+}
+
+std::string format_timestamp(UnixMillis ms) {
+  char buf[kTimestampBufferSize];
+  return std::string(format_timestamp(ms, buf));
 }
 
 }  // namespace avsync

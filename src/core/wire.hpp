@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -40,6 +42,18 @@ struct RowChange {
   std::string created_at;
   std::string updated_at;  // when it last changed: the change's serverTimestamp
   std::uint64_t version;   // the tenant's change counter when it last changed
+};
+
+// A change as the streaming pull reads it (ChangesEncoder): views of the row a store's
+// statement holds, valid until the store moves to its next row.
+struct ChangeView {
+  const EntitySpec* entity;
+  std::string_view entity_id;
+  bool deleted;
+  std::uint64_t version;
+  std::string_view created_at;
+  std::string_view updated_at;
+  std::span<const std::optional<std::string_view>> values;  // one per entity field (upserts)
 };
 
 struct ChangePage {

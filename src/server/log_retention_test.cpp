@@ -53,7 +53,10 @@ class RecordingStore final : public store::Store {
   void migrate() override {}
   bool ping() override { return true; }
   std::unique_ptr<store::BatchTransaction> begin_batch(std::string_view) override { return nullptr; }
-  ChangePage read_changes(std::string_view, const store::ChangeQuery&) override { return {}; }
+  std::unique_ptr<store::ChangeSnapshot> open_changes(std::string_view,
+                                                      const store::ChangeQuery&) override {
+    return nullptr;
+  }
   std::unique_ptr<store::ChangeWatch> watch_changes(store::ChangeSink&) override { return nullptr; }
   void create_business(std::string_view, std::string_view, std::string_view) override {}
   bool ensure_business(std::string_view, std::string_view, std::string_view) override { return false; }

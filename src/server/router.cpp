@@ -533,27 +533,16 @@ HttpResponse Router::get_changes(const HttpRequest& request, const Admission& ad
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
   auto decoded = decode_changes_query(query);
   if (!decoded) return error_response(decoded.error().code, decoded.error().message);
-  store::ChangeQuery change_query;
-  change_query.limit = decoded->limit;
-  change_query.after_version = decoded->after_version;
-  if (decoded->since == ChangesRequest::Since::instant) change_query.changed_since = decoded->changed_since;
-  // A full sync may leave out tombstones (§4).
-  change_query.include_deleted = decoded->since != ChangesRequest::Since::beginning;
-  ChangePage page = sync_.read_changes(caller, change_query);
-  // Versions only grow, so a cursor past the tenant's newest change was not issued by this
-  // tenant's feed (another tenant's cursor, or a database restored from a backup). Serving
-  // it would silently skip changes until the counter caught up.
-  if (change_query.after_version > page.latest_version)
-    return error_response(ErrorCode::bad_request,
-                          "since is a cursor this feed never issued; sync again from the beginning");
+  auto page = sync_.read_changes(caller, *decoded);
+  if (!page) return error_response(page.error().code, page.error().message);
   // A long-poll reads an empty page before it waits and again when woken or at its
   // deadline: its empty pages are not counted, so each page counts once.
-  const bool empty_long_poll = admission.wait_seconds > 0 && page.changes.empty() && !page.has_more;
-  if (options_.metrics && !empty_long_poll) options_.metrics->count_pull(page.changes.size());
-  HttpResponse r = json_response(encode_changes(page, encode_cursor(page.cursor_version), clock_.now()));
+  const bool empty_long_poll = admission.wait_seconds > 0 && page->rows == 0 && !page->has_more;
+  if (options_.metrics && !empty_long_poll) options_.metrics->count_pull(page->rows);
+  HttpResponse r = json_response(std::move(page->body));
   r.business_id = caller.business_id;
-  r.operation_count = page.changes.size();
-  if (page.changes.empty() && !page.has_more) r.caught_up_at = page.latest_version;
+  r.operation_count = page->rows;
+  if (page->rows == 0 && !page->has_more) r.caught_up_at = page->latest_version;
   return r;
 }
 

@@ -4,9 +4,11 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "core/cursor.hpp"
 #include "core/ids.hpp"
 #include "core/validation.hpp"
 #include "server/metrics.hpp"
+#include "store/change_feed.hpp"
 
 namespace avsync::server {
 namespace {
@@ -421,8 +423,28 @@ std::vector<OperationResult> SyncService::apply_one_at_a_time(const RequestConte
   return results;
 }
 
-ChangePage SyncService::read_changes(const RequestContext& context, const store::ChangeQuery& query) {
-  return store_.read_changes(context.business_id, query);
+Result<ChangesPage> SyncService::read_changes(const RequestContext& context,
+                                              const ChangesRequest& request) {
+  store::ChangeQuery query;
+  query.limit = request.limit;
+  query.after_version = request.after_version;
+  if (request.since == ChangesRequest::Since::instant) query.changed_since = request.changed_since;
+  // A full sync may leave out tombstones (§4): the client holds nothing they could remove.
+  query.include_deleted = request.since != ChangesRequest::Since::beginning;
+  auto snapshot = store_.open_changes(context.business_id, query);
+  ChangesPage page;
+  page.latest_version = snapshot->latest_version();
+  if (query.after_version > page.latest_version)
+    return Error{ErrorCode::bad_request,
+                 "since is a cursor this feed never issued; sync again from the beginning"};
+  ChangesEncoder encoder(query.limit);
+  const store::PageEnd end = store::merge_changes(
+      *snapshot, query, [&](const ChangeView& change) { encoder.add(change); });
+  snapshot.reset();  // the snapshot ends before the body is finished
+  page.rows = end.rows;
+  page.has_more = end.has_more;
+  page.body = encoder.finish(encode_cursor(end.cursor_version), end.has_more, clock_.now());
+  return page;
 }
 
 }  // namespace avsync::server

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/codec.hpp"
 #include "core/wire.hpp"
 #include "server/auth.hpp"
 #include "store/store.hpp"
@@ -19,6 +20,14 @@ class Metrics;
 struct BatchOutcome {
   std::vector<OperationResult> results;
   std::uint64_t version = 0;
+};
+
+// A GET /sync/changes page, encoded.
+struct ChangesPage {
+  std::string body;
+  std::size_t rows = 0;
+  bool has_more = false;
+  std::uint64_t latest_version = 0;  // the tenant's newest change version when it was read
 };
 
 // An operator's answer to a failed operation (the operations console, docs/protocol.md §7.4).
@@ -73,8 +82,13 @@ class SyncService {
   // apply_batch when the store fails.
   Result<store::ResolutionRecord> resolve_conflict(const ConflictResolution& request);
 
-  // One page of the tenant's compacted change feed. Throws when the store fails.
-  ChangePage read_changes(const RequestContext& context, const store::ChangeQuery& query);
+  // The caller's page of its compacted change feed (§4), streamed from one snapshot into the
+  // response body as it is read (merge_changes, ChangesEncoder). The feed's rules, once:
+  // a full sync (no since) leaves tombstones out, and a cursor past the tenant's newest
+  // change is refused (bad_request): versions only grow, so this tenant's feed never issued
+  // it (another tenant's cursor, or a database restored from a backup), and serving it would
+  // silently skip changes until the counter caught up. Throws when the store fails.
+  Result<ChangesPage> read_changes(const RequestContext& context, const ChangesRequest& request);
 
  private:
   struct Prepared;

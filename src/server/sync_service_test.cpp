@@ -120,7 +120,10 @@ class RefusingStore final : public store::Store {
   }
   void migrate() override { inner_.migrate(); }
   bool ping() override { return inner_.ping(); }
-  ChangePage read_changes(std::string_view b, const store::ChangeQuery& q) override { return inner_.read_changes(b, q); }
+  std::unique_ptr<store::ChangeSnapshot> open_changes(std::string_view b,
+                                                      const store::ChangeQuery& q) override {
+    return inner_.open_changes(b, q);
+  }
   std::unique_ptr<store::ChangeWatch> watch_changes(store::ChangeSink& s) override {
     return inner_.watch_changes(s);
   }

@@ -81,6 +81,13 @@ std::optional<std::string> Query::optional_text(int column) const {
   return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
+std::optional<std::string_view> Query::optional_view(int column) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  if (!p)
+    return is_null(column) ? std::nullopt : std::optional<std::string_view>(std::string_view());
+  return std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
 Database::Database(const std::string& path, Access access) {
   int flags = access == Access::read_only ? SQLITE_OPEN_READONLY
                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;

@@ -67,6 +67,7 @@ class Query {
   std::int64_t int64(int column) const;
   std::string_view text(int column) const;  // valid until the next step()
   std::optional<std::string> optional_text(int column) const;
+  std::optional<std::string_view> optional_view(int column) const;  // valid until the next step()
 
  private:
   Database& db_;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -198,6 +199,30 @@ struct ChangeQuery {
   std::size_t limit = 1000;
 };
 
+// One stream of a tenant's changes in ascending version order: one entity's, or the page
+// already merged by the database. Read by one thread.
+class ChangeStream {
+ public:
+  virtual ~ChangeStream() = default;
+  // Moves to the next change: false when there is none. Throws like every store call.
+  virtual bool next() = 0;
+  // The current change (next() returned true), valid until next() or the snapshot ends.
+  virtual std::uint64_t version() const = 0;
+  virtual ChangeView view() = 0;
+};
+
+// A consistent snapshot of one tenant's feed for one ChangeQuery, open until destroyed.
+// Its streams hold the changes after query.after_version (changed at or after
+// changed_since; tombstones only when include_deleted), each at most query.limit + 1 of
+// them. merge_changes (store/change_feed.hpp) makes the page of them: stores only read.
+class ChangeSnapshot {
+ public:
+  virtual ~ChangeSnapshot() = default;
+  // The tenant's newest change version in the snapshot; 0 when it has none.
+  virtual std::uint64_t latest_version() const = 0;
+  virtual std::span<ChangeStream* const> streams() = 0;
+};
+
 struct TokenRecord {
   std::string token_hash;  // hex SHA-256 of the bearer token
   std::string business_id;
@@ -257,10 +282,15 @@ class Store {
   // batch waits for at most one of them rather than for a whole large batch.
   virtual std::size_t max_operations_per_transaction() const { return 0; }
 
-  // One page of the tenant's compacted change feed, read from one consistent snapshot.
-  // A page with has_more=false resumes at the tenant's latest version; latest_version
-  // says what that version is.
-  virtual ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) = 0;
+  // Opens a snapshot of the tenant's change feed for `query`; the pull streams its page from
+  // it (SyncService::read_changes) and closes it.
+  virtual std::unique_ptr<ChangeSnapshot> open_changes(std::string_view business_id,
+                                                       const ChangeQuery& query) = 0;
+
+  // One page of the tenant's compacted change feed from one snapshot, held whole (tools,
+  // tests): merge_changes's rows copied out. A page with has_more=false resumes at the
+  // tenant's latest version; latest_version says what that version is.
+  ChangePage read_changes(std::string_view business_id, const ChangeQuery& query);
 
   // Watches commits of every server on this database, this one's included, and reports
   // them to `sink` from a thread of its own until the handle is destroyed (live sync,

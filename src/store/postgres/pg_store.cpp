@@ -638,6 +638,67 @@ class PgBatch final : public BatchTransaction {
   RowCache rows_ = RowCache(all_entities().size());
 };
 
+// A page read by open_changes: the results of its one round trip, [1] the tenant's version
+// and [2] the page's rows, already merged in version order (AllChangesColumns). Times come
+// as Unix milliseconds and are formatted into the stream's own buffers, row by row.
+class PgChangeSnapshot final : public ChangeSnapshot, ChangeStream {
+ public:
+  explicit PgChangeSnapshot(std::vector<pg::Result> results)
+      : results_(std::move(results)), rows_(results_[2].rows()) {
+    const pg::Result& v = results_[1];
+    latest_version_ = v.rows() ? static_cast<std::uint64_t>(v.int64(0, 0)) : 0;
+    std::size_t widest = 0;
+    for (const EntitySpec& entity : all_entities()) widest = std::max(widest, entity.fields.size());
+    values_.resize(widest);
+    times_.resize(widest);
+  }
+
+  std::uint64_t latest_version() const override { return latest_version_; }
+  std::span<ChangeStream* const> streams() override { return {&self_, 1}; }
+
+  bool next() override {
+    if (++row_ >= rows_) return false;
+    version_ = static_cast<std::uint64_t>(results_[2].int64(row_, C::version));
+    return true;
+  }
+  std::uint64_t version() const override { return version_; }
+  ChangeView view() override {
+    const pg::Result& r = results_[2];
+    const EntitySpec& entity = all_entities()[static_cast<std::size_t>(r.int64(row_, C::entity))];
+    for (std::size_t i = 0; i < entity.fields.size(); ++i) {
+      const int column = C::fields + static_cast<int>(i);
+      if (r.is_null(row_, column))
+        values_[i] = std::nullopt;
+      else if (entity.fields[i].type == FieldType::timestamp)
+        values_[i] = format_timestamp(r.int64(row_, column), times_[i].text);
+      else
+        values_[i] = r.text(row_, column);
+    }
+    return {&entity,
+            r.text(row_, C::id),
+            r.int64(row_, C::deleted) != 0,
+            version_,
+            format_timestamp(r.int64(row_, C::created_ms), created_),
+            format_timestamp(r.int64(row_, C::updated_ms), updated_),
+            std::span(values_.data(), entity.fields.size())};
+  }
+
+ private:
+  using C = AllChangesColumns;
+  struct TimeText {
+    char text[kTimestampBufferSize];
+  };
+  std::vector<pg::Result> results_;
+  const int rows_;
+  int row_ = -1;
+  std::uint64_t version_ = 0;
+  std::uint64_t latest_version_ = 0;
+  ChangeStream* self_ = this;
+  std::vector<std::optional<std::string_view>> values_;
+  std::vector<TimeText> times_;  // one per field
+  char created_[kTimestampBufferSize], updated_[kTimestampBufferSize];
+};
+
 class PgStore final : public Store {
  public:
   PgStore(const std::string& url, const StoreOptions& options)
@@ -689,8 +750,10 @@ class PgStore final : public Store {
   }
 
   // One round trip: a read-only snapshot, the tenant's version and the page of every
-  // entity's changes from one statement that merges the tables in version order.
-  ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
+  // entity's changes from one statement that merges the tables in version order. The
+  // connection goes back to the pool at once; the rows are read from libpq's result.
+  std::unique_ptr<ChangeSnapshot> open_changes(std::string_view business_id,
+                                               const ChangeQuery& query) override {
     return guarded([&] {
       auto c = pool_.take();
       const std::string& text =
@@ -701,43 +764,11 @@ class PgStore final : public Store {
                                                      std::to_string(query.after_version),
                                                      std::to_string(query.limit + 1)};
       if (query.changed_since) params.push_back(*query.changed_since);
-      auto results = c->run_pipelined({{&kBeginSnapshot, {}},
-                                       {&kTenantVersion, {std::string(business_id)}},
-                                       {&text, std::move(params)},
-                                       {&kCommit, {}}});
-      const pg::Result& v = results[1];
-      const pg::Result& r = results[2];
-      ChangePage page{{}, query.after_version, false};
-      page.latest_version = v.rows() ? static_cast<std::uint64_t>(v.int64(0, 0)) : 0;
-      const std::size_t rows = std::min(static_cast<std::size_t>(r.rows()), query.limit);
-      page.has_more = static_cast<std::size_t>(r.rows()) > query.limit;
-      page.changes.reserve(rows);
-      using C = AllChangesColumns;
-      for (int row = 0; row < static_cast<int>(rows); ++row) {
-        const EntitySpec& entity =
-            all_entities()[static_cast<std::size_t>(r.int64(row, C::entity))];
-        RowChange& change = page.changes.emplace_back(
-            RowChange{&entity,
-                      std::string(r.text(row, C::id)),
-                      r.int64(row, C::deleted) != 0,
-                      {},
-                      format_timestamp(r.int64(row, C::created_ms)),
-                      format_timestamp(r.int64(row, C::updated_ms)),
-                      static_cast<std::uint64_t>(r.int64(row, C::version))});
-        change.values.reserve(entity.fields.size());
-        for (std::size_t i = 0; i < entity.fields.size(); ++i) {
-          const int column = C::fields + static_cast<int>(i);
-          if (r.is_null(row, column))
-            change.values.emplace_back();
-          else if (entity.fields[i].type == FieldType::timestamp)
-            change.values.emplace_back(format_timestamp(r.int64(row, column)));
-          else
-            change.values.emplace_back(std::string(r.text(row, column)));
-        }
-      }
-      page.cursor_version = page.has_more ? page.changes.back().version
-                                          : std::max(query.after_version, page.latest_version);
-      return page;
+      return std::make_unique<PgChangeSnapshot>(
+          c->run_pipelined({{&kBeginSnapshot, {}},
+                            {&kTenantVersion, {std::string(business_id)}},
+                            {&text, std::move(params)},
+                            {&kCommit, {}}}));
     });
   }
 

@@ -22,10 +22,6 @@ namespace {
 using sqlite::Database;
 using sqlite::Query;
 
-// A page's rows are reserved up front (the largest page the protocol allows, 10,000, is
-// about 1.5 MB of RowChange), so a large page is never moved while it grows.
-constexpr std::size_t kMaxReservedChanges = 10000;
-
 // Translates a driver failure into the store's exception for its cause (store.hpp): a
 // database still locked after the busy timeout is "unavailable, retry later" (503); a
 // value SQLite refuses (too big, wrong type) is the batch's data; every other failure
@@ -110,6 +106,70 @@ class ReaderPool {
   std::size_t size_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Database>> idle_;
+};
+
+// A page's snapshot: one reader's read transaction and one statement per entity, each
+// walking its (business_id, version) index in order, so the merge reads only the rows the
+// page returns (plus one per entity). Rows are read where SQLite holds them.
+class SqliteChangeSnapshot final : public ChangeSnapshot {
+ public:
+  SqliteChangeSnapshot(ReaderPool& readers, const EntityStatements& sql,
+                       std::string_view business_id, const ChangeQuery& query)
+      : db_(readers.take()), transaction_(*db_, sqlite::Transaction::Lock::deferred) {
+    {
+      // Reading this first opens the snapshot every query below sees.
+      auto q = db_->query("SELECT version FROM businesses WHERE id = ?1");
+      q.bind(1, business_id);
+      if (q.step()) latest_version_ = static_cast<std::uint64_t>(q.int64(0));
+    }
+    for (const EntitySpec& entity : all_entities()) {
+      const EntitySql& text = sql.of(entity);
+      const std::string& statement =
+          query.changed_since
+              ? (query.include_deleted ? text.changes_since : text.changes_since_live_only)
+              : (query.include_deleted ? text.changes : text.changes_live_only);
+      auto& stream = streams_.emplace_back(std::make_unique<Stream>(entity, *db_, statement));
+      stream->query.bind(1, business_id).bind(2, static_cast<std::int64_t>(query.after_version));
+      stream->query.bind(3, static_cast<std::int64_t>(query.limit + 1));
+      if (query.changed_since) stream->query.bind(4, *query.changed_since);
+      heads_.push_back(stream.get());
+    }
+  }
+
+  std::uint64_t latest_version() const override { return latest_version_; }
+  std::span<ChangeStream* const> streams() override { return heads_; }
+
+ private:
+  struct Stream final : ChangeStream {
+    Stream(const EntitySpec& e, Database& db, const std::string& sql)
+        : entity(&e), query(db.query(sql)), values(e.fields.size()) {}
+    bool next() override {
+      return classified([&] {
+        if (!query.step()) return false;
+        current = static_cast<std::uint64_t>(query.int64(2));
+        return true;
+      });
+    }
+    std::uint64_t version() const override { return current; }
+    ChangeView view() override {
+      for (std::size_t i = 0; i < values.size(); ++i)
+        values[i] = query.optional_view(kChangesFieldsAt + static_cast<int>(i));
+      return {entity,        query.text(0), query.int64(1) != 0, current, query.text(3),
+              query.text(4), values};
+    }
+    const EntitySpec* entity;
+    Query query;
+    std::uint64_t current = 0;
+    std::vector<std::optional<std::string_view>> values;
+  };
+
+  // Destroyed in reverse: the statements are reset before the read transaction ends (a
+  // rollback, which for a reader is its commit) and the connection goes back to the pool.
+  ReaderPool::Lease db_;
+  sqlite::Transaction transaction_;
+  std::uint64_t latest_version_ = 0;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<ChangeStream*> heads_;
 };
 
 class SqliteBatch final : public BatchTransaction {
@@ -359,83 +419,14 @@ class SqliteStore final : public Store {
     });
   }
 
-  ChangePage read_changes(std::string_view business_id, const ChangeQuery& query) override {
-    return classified([&] { return read_changes_snapshot(business_id, query); });
+  std::unique_ptr<ChangeSnapshot> open_changes(std::string_view business_id,
+                                               const ChangeQuery& query) override {
+    return classified(
+        [&] { return std::make_unique<SqliteChangeSnapshot>(readers_, sql_, business_id, query); });
   }
 
   std::unique_ptr<ChangeWatch> watch_changes(ChangeSink& sink) override {
     return watch_sqlite_changes(path_, sink);
-  }
-
-  ChangePage read_changes_snapshot(std::string_view business_id, const ChangeQuery& query) {
-    auto db = readers_.take();
-    sqlite::Transaction snapshot(*db, sqlite::Transaction::Lock::deferred);
-    ChangePage page{{}, query.after_version, false};
-    std::uint64_t tenant_version = 0;
-    {
-      // Reading this first opens the snapshot every query below sees.
-      auto q = db->query("SELECT version FROM businesses WHERE id = ?1");
-      q.bind(1, business_id);
-      if (q.step()) tenant_version = static_cast<std::uint64_t>(q.int64(0));
-    }
-    // One statement per entity, each walking its (business_id, version) index in order;
-    // merging their heads yields the tenant's changes in version order while reading
-    // only the rows the page returns (plus one per entity).
-    struct Stream {
-      Stream(const EntitySpec& e, Database& db, const std::string& sql) : entity(&e), query(db.query(sql)) {}
-      // Steps to the next row and keeps its version, which the merge compares many times.
-      void advance() {
-        has_row = query.step();
-        if (has_row) version = query.int64(2);
-      }
-      const EntitySpec* entity;
-      Query query;
-      bool has_row = false;
-      std::int64_t version = 0;
-    };
-    std::vector<std::unique_ptr<Stream>> streams;
-    for (const EntitySpec& entity : all_entities()) {
-      const EntitySql& sql = sql_.of(entity);
-      const std::string& text =
-          query.changed_since ? (query.include_deleted ? sql.changes_since : sql.changes_since_live_only)
-                              : (query.include_deleted ? sql.changes : sql.changes_live_only);
-      auto stream = std::make_unique<Stream>(entity, *db, text);
-      stream->query.bind(1, business_id).bind(2, static_cast<std::int64_t>(query.after_version));
-      stream->query.bind(3, static_cast<std::int64_t>(query.limit + 1));
-      if (query.changed_since) stream->query.bind(4, *query.changed_since);
-      stream->advance();
-      streams.push_back(std::move(stream));
-    }
-    page.changes.reserve(std::min<std::size_t>(query.limit, kMaxReservedChanges));
-    for (;;) {
-      Stream* next = nullptr;
-      for (auto& s : streams)
-        if (s->has_row && (!next || s->version < next->version)) next = s.get();
-      if (!next) break;
-      if (page.changes.size() == query.limit) {
-        page.has_more = true;
-        break;
-      }
-      const Query& q = next->query;
-      RowChange change{next->entity,
-                       std::string(q.text(0)),
-                       q.int64(1) != 0,
-                       {},
-                       std::string(q.text(3)),
-                       std::string(q.text(4)),
-                       static_cast<std::uint64_t>(next->version)};
-      change.values.reserve(next->entity->fields.size());
-      for (std::size_t i = 0; i < next->entity->fields.size(); ++i)
-        change.values.push_back(q.optional_text(kChangesFieldsAt + static_cast<int>(i)));
-      page.changes.push_back(std::move(change));
-      next->advance();
-    }
-    streams.clear();  // reset the statements before the snapshot ends
-    snapshot.commit();
-    page.latest_version = tenant_version;
-    page.cursor_version = page.has_more ? page.changes.back().version
-                                        : std::max(query.after_version, tenant_version);
-    return page;
   }
 
   void create_business(std::string_view id, std::string_view name, std::string_view now) override {
