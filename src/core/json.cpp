@@ -201,6 +201,70 @@ const JsonValue* JsonValue::find(std::string_view key) const {
 
 namespace {
 
+// SAX handler for boost::json::basic_parser that hands each part to JsonEvents, joining the
+// parts of a string, member name or number first.
+class EventForwarder {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  explicit EventForwarder(JsonEvents& events) : events_(events) {}
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_array_begin(error_code&) { return forward(events_.begin_array()); }
+  bool on_array_end(std::size_t, error_code&) { return forward(events_.end_array()); }
+  bool on_object_begin(error_code&) { return forward(events_.begin_object()); }
+  bool on_object_end(std::size_t, error_code&) { return forward(events_.end_object()); }
+  bool on_string_part(sv s, std::size_t, error_code&) { return part(s); }
+  bool on_string(sv s, std::size_t, error_code&) { return forward(events_.string(whole(s))); }
+  bool on_key_part(sv s, std::size_t, error_code&) { return part(s); }
+  bool on_key(sv s, std::size_t, error_code&) { return forward(events_.key(whole(s))); }
+  bool on_number_part(sv s, error_code&) { return part(s); }
+  bool on_int64(std::int64_t, sv s, error_code&) { return forward(events_.number(whole(s))); }
+  bool on_uint64(std::uint64_t, sv s, error_code&) { return forward(events_.number(whole(s))); }
+  bool on_double(double, sv s, error_code&) { return forward(events_.number(whole(s))); }
+  bool on_bool(bool b, error_code&) { return forward(events_.boolean(b)); }
+  bool on_null(error_code&) { return forward(events_.null()); }
+  bool on_comment_part(sv, error_code&) { return true; }
+  bool on_comment(sv, error_code&) { return true; }
+
+  // Why the handler stopped the parser, when it did.
+  std::optional<Error> error;
+
+ private:
+  bool part(sv s) {
+    partial_.append(s.data(), s.size());
+    return true;
+  }
+  // The text of a string whose last part is `s`: `s` itself unless parts came before it.
+  std::string_view whole(sv s) {
+    if (partial_.empty()) return {s.data(), s.size()};
+    partial_.append(s.data(), s.size());
+    joined_.swap(partial_);
+    partial_.clear();
+    return joined_;
+  }
+  bool forward(Status status) {
+    if (status) return true;
+    error = std::move(status).error();
+    return false;  // stops the parser
+  }
+
+  JsonEvents& events_;
+  std::string partial_;  // the parts so far of the string, key or number being read
+  std::string joined_;   // the last text joined from parts, valid during its event
+};
+
+Error parse_error(error_code ec, int max_depth) {
+  return Error{ErrorCode::bad_request,
+               ec == boost::json::error::too_deep
+                   ? "JSON nests deeper than " + std::to_string(max_depth) + " levels"
+                   : "body is not valid JSON: " + ec.message()};
+}
+
 Result<JsonValue> run_parser(std::string_view text, const JsonLimits& limits, const JsonStream* stream) {
   boost::json::parse_options options;
   options.max_depth = static_cast<std::size_t>(limits.max_depth);
@@ -209,16 +273,23 @@ Result<JsonValue> run_parser(std::string_view text, const JsonLimits& limits, co
   std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
   if (parser.handler().error) return std::move(*parser.handler().error);
   if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
-  if (ec) {
-    std::string why = ec == boost::json::error::too_deep
-                          ? "JSON nests deeper than " + std::to_string(limits.max_depth) + " levels"
-                          : "body is not valid JSON: " + ec.message();
-    return Error{ErrorCode::bad_request, std::move(why)};
-  }
+  if (ec) return parse_error(ec, limits.max_depth);
   return parser.handler().take_result();
 }
 
 }  // namespace
+
+Status parse_json_events(std::string_view text, JsonEvents& events, int max_depth) {
+  boost::json::parse_options options;
+  options.max_depth = static_cast<std::size_t>(max_depth);
+  boost::json::basic_parser<EventForwarder> parser(options, events);
+  error_code ec;
+  std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  if (parser.handler().error) return std::move(*parser.handler().error);
+  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
+  if (ec) return parse_error(ec, max_depth);
+  return Ok{};
+}
 
 Result<JsonValue> parse_json(std::string_view text, JsonLimits limits) {
   return run_parser(text, limits, nullptr);

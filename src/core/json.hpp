@@ -89,6 +89,28 @@ Result<JsonValue> parse_json_streaming(std::string_view text, std::string_view s
                                        const std::function<Status(JsonValue&&)>& on_element,
                                        JsonLimits limits = {});
 
+// Receives a document's parts in order as parse_json_events reads them, with no tree built:
+// for a reader that knows the document's shape and keeps only what it needs. Texts are
+// whole (escapes resolved) and valid only during the call. An Error stops the parse, which
+// returns it as is.
+class JsonEvents {
+ public:
+  virtual ~JsonEvents() = default;
+  virtual Status begin_object() = 0;
+  virtual Status end_object() = 0;
+  virtual Status begin_array() = 0;
+  virtual Status end_array() = 0;
+  virtual Status key(std::string_view name) = 0;
+  virtual Status string(std::string_view text) = 0;
+  virtual Status number(std::string_view text) = 0;  // as sent ("150.50", "1e3")
+  virtual Status boolean(bool value) = 0;
+  virtual Status null() = 0;
+};
+
+// Parses one JSON document into `events`. Invalid JSON, invalid UTF-8 or nesting deeper than
+// `max_depth` is a bad_request Error, as parse_json says; no other cap applies.
+Status parse_json_events(std::string_view text, JsonEvents& events, int max_depth = 64);
+
 // Compact JSON text for a value (numbers written as their original text).
 std::string to_json(const JsonValue& value);
 

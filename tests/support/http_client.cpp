@@ -48,7 +48,7 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
       parser.body_limit(512u << 20);
       http::read(*impl_->stream, impl_->buffer, parser);
       auto res = parser.release();
-      HttpResult out{static_cast<int>(res.result_int()), res.body(), {}};
+      HttpResult out{static_cast<int>(res.result_int()), std::move(res.body()), {}};
       for (const auto& field : res) {
         std::string name(field.name_string());
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
