@@ -150,7 +150,7 @@ class ChangesPageReader final : public JsonEvents {
   enum class TopKey { other, changes, cursor, has_more };
   enum class ChangeKey { other, entity, entity_id, action, data };
   struct DataMember {
-    enum class Kind { other, null, text } kind = Kind::other;
+    enum class Kind { other, null, string, number } kind = Kind::other;
     std::string key;
     std::string text;
   };
@@ -235,9 +235,8 @@ class ChangesPageReader final : public JsonEvents {
       case 4:
         if (text) {
           DataMember& member = data_[data_size_ - 1];
-          member.kind = DataMember::Kind::text;
+          member.kind = is_string ? DataMember::Kind::string : DataMember::Kind::number;
           member.text.assign(*text);
-          member_is_string_[data_size_ - 1] = is_string;
         }
         return Ok{};
     }
@@ -251,20 +250,13 @@ class ChangesPageReader final : public JsonEvents {
   }
 
   DataMember& next_data_member() {
-    if (data_size_ == data_.size()) {
-      data_.emplace_back();
-      member_is_string_.push_back(false);
-    }
-    member_is_string_[data_size_] = false;
+    if (data_size_ == data_.size()) data_.emplace_back();
     return data_[data_size_++];
   }
   // The last member named `name`, or nullptr.
-  const DataMember* data_member(std::string_view name, std::size_t* index = nullptr) const {
+  const DataMember* data_member(std::string_view name) const {
     for (std::size_t i = data_size_; i-- > 0;)
-      if (data_[i].key == name) {
-        if (index) *index = i;
-        return &data_[i];
-      }
+      if (data_[i].key == name) return &data_[i];
     return nullptr;
   }
 
@@ -282,16 +274,16 @@ class ChangesPageReader final : public JsonEvents {
         const DataMember* v = data_member(f.name);
         if (!v || v->kind == DataMember::Kind::null)
           change.values.emplace_back(std::nullopt);
-        else if (v->kind == DataMember::Kind::text)
+        else if (v->kind == DataMember::Kind::string || v->kind == DataMember::Kind::number)
           change.values.emplace_back(v->text);
         else
           return bad_response(std::string(entity->name) + "." + std::string(f.name) +
                               " is not text");
       }
-      std::size_t created_at = 0, updated_at = 0;
-      const DataMember* created = data_member("created_at", &created_at);
-      const DataMember* updated = data_member("updated_at", &updated_at);
-      if (!created || !updated || !member_is_string_[created_at] || !member_is_string_[updated_at])
+      const DataMember* created = data_member("created_at");
+      const DataMember* updated = data_member("updated_at");
+      if (!created || !updated || created->kind != DataMember::Kind::string ||
+          updated->kind != DataMember::Kind::string)
         return bad_response("a row without created_at or updated_at");
       change.created_at = created->text;
       change.updated_at = updated->text;
@@ -309,7 +301,6 @@ class ChangesPageReader final : public JsonEvents {
   std::string entity_, id_, action_;
   bool has_entity_ = false, has_id_ = false, has_action_ = false, data_is_object_ = false;
   std::vector<DataMember> data_;
-  std::vector<bool> member_is_string_;  // per data_ member: a string, not a number
   std::size_t data_size_ = 0;           // data_ members of this change
 };
 

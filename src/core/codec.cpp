@@ -14,6 +14,9 @@
 namespace avsync {
 namespace {
 
+constexpr std::size_t kDefaultPageSize = 1000;
+constexpr std::size_t kMaxPageSize = 10000;  // §4
+
 constexpr std::size_t kMaxOperationIdLength = 128;
 
 // Values a batch body may hold beyond its operations' share: the envelope object, the
@@ -105,31 +108,70 @@ std::string encode_batch_response(const std::vector<OperationResult>& results,
 
 namespace {
 
-// Appends `text` as a JSON string. The text is valid UTF-8 (it was validated on the way
-// in), so only quotes, backslashes and control characters need escaping.
-void append_json_string(std::string& out, std::string_view text) {
+// True for the bytes a JSON string holds as they are. The text is valid UTF-8 (it was
+// validated on the way in), so only quotes, backslashes and control characters need escaping.
+constexpr std::array<bool, 256> kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0; c < 256; ++c)
+    plain[static_cast<std::size_t>(c)] = c >= 0x20 && c != '"' && c != '\\';
+  return plain;
+}();
+
+// The most bytes write_json_string writes for `text`: every byte a \u00XX escape.
+constexpr std::size_t json_string_bound(std::string_view text) { return text.size() * 6 + 2; }
+
+// Writes `text` as a JSON string into memory the caller reserved (json_string_bound); returns
+// the end.
+char* write_json_string(char* out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;  // start of the current run of bytes copied as they are
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
+  *out++ = '"';
+  const char* in = text.data();
+  const char* const end = in + text.size();
+  while (in != end) {
+    const char* run = in;
+    while (in != end && kPlainByte[static_cast<unsigned char>(*in)]) ++in;
+    std::memcpy(out, run, static_cast<std::size_t>(in - run));
+    out += in - run;
+    if (in == end) break;
+    const auto c = static_cast<unsigned char>(*in++);
+    *out++ = '\\';
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        *out++ = '"';
+        break;
+      case '\\':
+        *out++ = '\\';
+        break;
+      case '\n':
+        *out++ = 'n';
+        break;
+      case '\r':
+        *out++ = 'r';
+        break;
+      case '\t':
+        *out++ = 't';
+        break;
       default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
+        std::memcpy(out, "u00", 3);
+        out[3] = kHex[c >> 4];
+        out[4] = kHex[c & 0xf];
+        out += 5;
     }
   }
-  out.append(text.data() + run, text.size() - run);
-  out.push_back('"');
+  *out++ = '"';
+  return out;
+}
+
+char* write_raw(char* out, std::string_view text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
+// Appends `text` as a JSON string.
+void append_json_string(std::string& out, std::string_view text) {
+  const std::size_t at = out.size();
+  out.resize(at + json_string_bound(text));
+  out.resize(static_cast<std::size_t>(write_json_string(out.data() + at, text) - out.data()));
 }
 
 }  // namespace
@@ -184,64 +226,6 @@ namespace {
 // What a change of the feed takes on average, with room to spare (a distribuciones upsert
 // is about 430 bytes): a page is written into one buffer that rarely has to grow.
 constexpr std::size_t kReservedBytesPerChange = 512;
-constexpr std::size_t kMaxReservedChanges = 10000;  // the largest page §4 allows
-
-// True for the bytes a JSON string holds as they are (append_json_string's rule).
-constexpr std::array<bool, 256> kPlainByte = [] {
-  std::array<bool, 256> plain{};
-  for (int c = 0; c < 256; ++c)
-    plain[static_cast<std::size_t>(c)] = c >= 0x20 && c != '"' && c != '\\';
-  return plain;
-}();
-
-// The most bytes write_json_string writes for `text`: every byte a \u00XX escape.
-constexpr std::size_t json_string_bound(std::string_view text) { return text.size() * 6 + 2; }
-
-// append_json_string into memory the caller reserved (json_string_bound); returns the end.
-char* write_json_string(char* out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  *out++ = '"';
-  const char* in = text.data();
-  const char* const end = in + text.size();
-  while (in != end) {
-    const char* run = in;
-    while (in != end && kPlainByte[static_cast<unsigned char>(*in)]) ++in;
-    std::memcpy(out, run, static_cast<std::size_t>(in - run));
-    out += in - run;
-    if (in == end) break;
-    const auto c = static_cast<unsigned char>(*in++);
-    *out++ = '\\';
-    switch (c) {
-      case '"':
-        *out++ = '"';
-        break;
-      case '\\':
-        *out++ = '\\';
-        break;
-      case '\n':
-        *out++ = 'n';
-        break;
-      case '\r':
-        *out++ = 'r';
-        break;
-      case '\t':
-        *out++ = 't';
-        break;
-      default:
-        std::memcpy(out, "u00", 3);
-        out[3] = kHex[c >> 4];
-        out[4] = kHex[c & 0xf];
-        out += 5;
-    }
-  }
-  *out++ = '"';
-  return out;
-}
-
-char* write_raw(char* out, std::string_view text) {
-  std::memcpy(out, text.data(), text.size());
-  return out + text.size();
-}
 
 // The constant text of an entity's changes, escaped once: what comes before the id, and each
 // field's `,"name":`.
@@ -277,7 +261,7 @@ const EntityFragments& fragments_of(const EntitySpec& entity) {
 // The page's buffer is reserved at its first row: an empty page (a long-poll's) allocates
 // nothing large.
 ChangesEncoder::ChangesEncoder(std::size_t expected_rows)
-    : expected_rows_(std::min(expected_rows, kMaxReservedChanges)) {
+    : expected_rows_(std::min(expected_rows, kMaxPageSize)) {
   static constexpr std::string_view kOpen = "{\"changes\":[";
   out_.resize(kOpen.size());
   size_ = static_cast<std::size_t>(write_raw(out_.data(), kOpen) - out_.data());
@@ -347,9 +331,6 @@ std::string encode_error(ErrorCode code, std::string_view message) {
 }
 
 namespace {
-
-constexpr std::size_t kDefaultPageSize = 1000;
-constexpr std::size_t kMaxPageSize = 10000;
 
 // Decodes %XX escapes. '+' stays '+': it is literal in a URI query (RFC 3986) and
 // ISO offsets such as +02:00 must survive unencoded.

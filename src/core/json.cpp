@@ -258,7 +258,16 @@ class EventForwarder {
   std::string joined_;   // the last text joined from parts, valid during its event
 };
 
-Error parse_error(error_code ec, int max_depth) {
+// Runs `parser` over the whole of `text`: why its handler stopped it, or the JSON error
+// (bad_request), or nothing when the document is whole and valid.
+template <typename Handler>
+std::optional<Error> parse_all(boost::json::basic_parser<Handler>& parser, std::string_view text,
+                               int max_depth) {
+  error_code ec;
+  std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  if (parser.handler().error) return std::move(*parser.handler().error);
+  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
+  if (!ec) return std::nullopt;
   return Error{ErrorCode::bad_request,
                ec == boost::json::error::too_deep
                    ? "JSON nests deeper than " + std::to_string(max_depth) + " levels"
@@ -269,11 +278,7 @@ Result<JsonValue> run_parser(std::string_view text, const JsonLimits& limits, co
   boost::json::parse_options options;
   options.max_depth = static_cast<std::size_t>(limits.max_depth);
   boost::json::basic_parser<TreeBuilder> parser(options, limits, stream);
-  error_code ec;
-  std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
-  if (parser.handler().error) return std::move(*parser.handler().error);
-  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
-  if (ec) return parse_error(ec, limits.max_depth);
+  if (auto error = parse_all(parser, text, limits.max_depth)) return std::move(*error);
   return parser.handler().take_result();
 }
 
@@ -283,11 +288,7 @@ Status parse_json_events(std::string_view text, JsonEvents& events, int max_dept
   boost::json::parse_options options;
   options.max_depth = static_cast<std::size_t>(max_depth);
   boost::json::basic_parser<EventForwarder> parser(options, events);
-  error_code ec;
-  std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
-  if (parser.handler().error) return std::move(*parser.handler().error);
-  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
-  if (ec) return parse_error(ec, max_depth);
+  if (auto error = parse_all(parser, text, max_depth)) return std::move(*error);
   return Ok{};
 }
 

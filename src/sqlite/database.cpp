@@ -75,13 +75,12 @@ std::string_view Query::text(int column) const {
 }
 
 std::optional<std::string> Query::optional_text(int column) const {
-  // One call for the common case: only NULL (or an empty BLOB) has no text pointer.
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-  if (!p) return is_null(column) ? std::nullopt : std::optional<std::string>(std::string());
-  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  auto view = optional_view(column);
+  return view ? std::optional<std::string>(*view) : std::nullopt;
 }
 
 std::optional<std::string_view> Query::optional_view(int column) const {
+  // One call for the common case: only NULL (or an empty BLOB) has no text pointer.
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   if (!p)
     return is_null(column) ? std::nullopt : std::optional<std::string_view>(std::string_view());
